@@ -1,0 +1,81 @@
+#include "cf/core/future.h"
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "cf/core/internal/shared_state.h"
+
+namespace cf {
+namespace {
+
+struct HandlerSlot {
+  absl::Mutex mu;
+  std::shared_ptr<const CallbackExceptionHandler> handler ABSL_GUARDED_BY(mu);
+};
+
+HandlerSlot& Slot() {
+  static HandlerSlot* const slot = new HandlerSlot();  // never destroyed: used at exit too
+  return *slot;
+}
+
+void DefaultCallbackExceptionHandler(const AnyFuture& future, std::exception_ptr error) {
+  const std::string line =
+      absl::StrCat("exception calling callback for ", future.DebugString(), ": ",
+                   internal::ExceptionMessage(error), "\n");
+  std::fputs(line.c_str(), stderr);
+}
+
+}  // namespace
+
+CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler handler) {
+  std::shared_ptr<const CallbackExceptionHandler> next;
+  if (handler) next = std::make_shared<const CallbackExceptionHandler>(std::move(handler));
+  HandlerSlot& slot = Slot();
+  absl::MutexLock lock(&slot.mu);
+  std::swap(slot.handler, next);
+  return next ? *next : CallbackExceptionHandler();
+}
+
+std::exception_ptr AnyFuture::Exception(absl::Duration timeout) const {
+  internal::StateBase* s = checked("Exception");
+  if (!s->WaitFor(timeout)) throw TimeoutError();
+  if (s->cancelled()) throw CancelledError();
+  return s->error();
+}
+
+namespace internal {
+
+void ThrowInvalidFuture(const char* method) {
+  throw std::logic_error(absl::StrCat(
+      "cf::Future::", method,
+      " called on an invalid (default-constructed or moved-from) future; get futures from "
+      "Promise::GetFuture() or an executor's Submit()"));
+}
+
+void ReportCallbackException(const AnyFuture& future, std::exception_ptr error) {
+  std::shared_ptr<const CallbackExceptionHandler> handler;
+  {
+    HandlerSlot& slot = Slot();
+    absl::MutexLock lock(&slot.mu);
+    handler = slot.handler;
+  }
+  try {
+    if (handler) {
+      (*handler)(future, error);
+    } else {
+      DefaultCallbackExceptionHandler(future, error);
+    }
+  } catch (...) {
+    // A throwing handler must not take down the completing thread; fall back to stderr.
+    DefaultCallbackExceptionHandler(future, error);
+  }
+}
+
+}  // namespace internal
+}  // namespace cf

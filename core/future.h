@@ -1,0 +1,391 @@
+// cf/core/future.h — Future<T>, Promise<T> and AnyFuture: Python's concurrent.futures.Future.
+//
+// A Promise<T> is the producer side (what an executor holds); a Future<T> is a copyable handle
+// to the same shared state, held by whoever wants the result. Both point at one heap object
+// (one allocation per future), freed when the last handle goes.
+//
+// State machine (FutureState; Python's names in brackets):
+//
+//   kPending ─SetRunningOrNotifyCancel()─► kRunning ─SetResult/SetException─► kFinished
+//     │ └───────────────────────────SetResult/SetException──────────────────► kFinished
+//     └─Cancel()─► kCancelled   (SetRunningOrNotifyCancel() then returns false, once)
+//
+// Done() is true in kCancelled and kFinished; both are final. Cancel() succeeds only while
+// pending, so a task that an executor has started runs to completion.
+//
+// Deliberate differences from CPython (see SEMANTICS.md):
+//   * Cancel() wakes every waiter at once: cancelled futures are done for Wait() and
+//     AsCompleted() too (CPython waits for set_running_or_notify_cancel; gh-92001).
+//   * Exceptions are std::exception_ptr. Result() rethrows the stored exception object itself.
+//   * A Promise destroyed before it completes fails its future with cf::BrokenPromise.
+//   * Move-only T works: Result() returns a const reference into the shared state.
+//
+// Thread safety: every method of Future, AnyFuture and Promise may be called from any thread
+// concurrently (a Promise object itself is not meant to be shared without synchronisation, but
+// its methods are safe against concurrent use of its futures). Happens-before: everything the
+// producer did before SetResult/SetException happens-before Result()/Exception()/Done() returning
+// in a consumer that observes the completion, and before every done-callback runs.
+//
+// Callbacks: AddDoneCallback(fn) runs fn(future) once the future is done — immediately, in the
+// calling thread, if it already is; otherwise in the thread that completes or cancels it, after
+// the state changed and waiters were woken, in registration order. An exception escaping a
+// callback is caught and passed to the process-wide handler (SetCallbackExceptionHandler), whose
+// default prints "exception calling callback for <Future ...>: <what>" to stderr; the remaining
+// callbacks still run.
+//
+// Example:
+//   cf::Promise<int> promise;
+//   cf::Future<int> future = promise.GetFuture();
+//   std::thread producer([p = std::move(promise)]() mutable { p.SetResult(42); });
+//   int v = future.Result(absl::Seconds(5));   // 42, or cf::TimeoutError
+//   producer.join();
+#ifndef CF_CORE_FUTURE_H_
+#define CF_CORE_FUTURE_H_
+
+#include <exception>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+#include "cf/core/internal/shared_state.h"
+
+namespace cf {
+
+namespace internal {
+template <typename T>
+struct ResultRef {
+  using type = const T&;
+};
+template <>
+struct ResultRef<void> {
+  using type = void;
+};
+struct FutureAccess;
+[[noreturn]] void ThrowInvalidFuture(const char* method);
+}  // namespace internal
+
+template <typename T>
+class Future {
+ public:
+  using value_type = T;
+
+  // An invalid handle (valid() == false); every other method throws std::logic_error on it.
+  Future() = default;
+  Future(const Future& other) : state_(other.state_) {
+    if (state_ != nullptr) state_->Ref();
+  }
+  Future(Future&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  Future& operator=(Future other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~Future() {
+    if (state_ != nullptr) state_->Unref();
+  }
+
+  bool valid() const { return state_ != nullptr; }
+
+  // Python's done(), running(), cancelled(). Never block.
+  bool Done() const { return checked("Done")->done(); }
+  bool Running() const { return checked("Running")->code() == internal::StateCode::kRunning; }
+  bool Cancelled() const { return checked("Cancelled")->cancelled(); }
+  FutureState state() const { return checked("state")->public_state(); }
+
+  // Python's cancel(): true iff the future is now cancelled (it was pending, or already
+  // cancelled). False once running or finished. Wakes waiters and runs callbacks.
+  bool Cancel() const { return checked("Cancel")->Cancel(); }
+
+  // Blocks until done or `timeout` passes (negative or zero: just checks). Returns the value
+  // (nothing for Future<void>), rethrows the task's exception, or throws CancelledError /
+  // TimeoutError.
+  typename internal::ResultRef<T>::type Result(
+      absl::Duration timeout = absl::InfiniteDuration()) const {
+    internal::SharedState<T>* s = checked("Result");
+    if (s->code() != internal::StateCode::kFinished) {
+      if (!s->WaitFor(timeout)) throw TimeoutError();
+      if (s->cancelled()) throw CancelledError();
+    }
+    if (s->error() != nullptr) std::rethrow_exception(s->error());
+    if constexpr (!std::is_void_v<T>) return s->value();
+  }
+
+  // Like Result() but returns the stored exception (nullptr on success) instead of rethrowing.
+  std::exception_ptr Exception(absl::Duration timeout = absl::InfiniteDuration()) const {
+    internal::SharedState<T>* s = checked("Exception");
+    if (!s->WaitFor(timeout)) throw TimeoutError();
+    if (s->cancelled()) throw CancelledError();
+    return s->error();
+  }
+
+  // Blocks until done or the timeout passes; returns Done(). Never throws on timeout.
+  bool Wait(absl::Duration timeout = absl::InfiniteDuration()) const {
+    return checked("Wait")->WaitFor(timeout);
+  }
+
+  // See "Callbacks" above.
+  void AddDoneCallback(absl::AnyInvocable<void(const Future<T>&)> fn) const {
+    checked("AddDoneCallback")->AddCallback(std::move(fn));
+  }
+
+  // Python's repr: "<Future at 0x55d0c2a0 state=finished returned int>".
+  std::string DebugString() const {
+    return state_ == nullptr ? "<Future invalid>" : state_->DebugString();
+  }
+
+  // Identity: copies of one future compare equal and hash alike.
+  friend bool operator==(const Future& a, const Future& b) { return a.state_ == b.state_; }
+  template <typename H>
+  friend H AbslHashValue(H h, const Future& f) {
+    return H::combine(std::move(h), static_cast<const void*>(f.state_));
+  }
+
+ private:
+  friend class AnyFuture;
+  friend class internal::SharedState<T>;
+  template <typename U>
+  friend class Promise;
+  friend struct internal::FutureAccess;
+
+  explicit Future(internal::SharedState<T>* state) : state_(state) { state_->Ref(); }
+  internal::SharedState<T>* checked(const char* method) const {
+    if (state_ == nullptr) internal::ThrowInvalidFuture(method);
+    return state_;
+  }
+
+  internal::SharedState<T>* state_ = nullptr;
+};
+
+// A type-erased future handle: any Future<T> converts to it implicitly, so futures of different
+// result types can be waited on together. As<T>() recovers the typed handle.
+class AnyFuture {
+ public:
+  AnyFuture() = default;
+  template <typename T>
+  AnyFuture(const Future<T>& f)  // NOLINT(google-explicit-constructor): like Python, any future
+      : state_(f.state_) {
+    if (state_ != nullptr) state_->Ref();
+  }
+  AnyFuture(const AnyFuture& other) : state_(other.state_) {
+    if (state_ != nullptr) state_->Ref();
+  }
+  AnyFuture(AnyFuture&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  AnyFuture& operator=(AnyFuture other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~AnyFuture() {
+    if (state_ != nullptr) state_->Unref();
+  }
+
+  bool valid() const { return state_ != nullptr; }
+  bool Done() const { return checked("Done")->done(); }
+  bool Running() const { return checked("Running")->code() == internal::StateCode::kRunning; }
+  bool Cancelled() const { return checked("Cancelled")->cancelled(); }
+  FutureState state() const { return checked("state")->public_state(); }
+  bool Cancel() const { return checked("Cancel")->Cancel(); }
+  std::exception_ptr Exception(absl::Duration timeout = absl::InfiniteDuration()) const;
+  bool Wait(absl::Duration timeout = absl::InfiniteDuration()) const {
+    return checked("Wait")->WaitFor(timeout);
+  }
+  void AddDoneCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) const {
+    checked("AddDoneCallback")->AddAnyCallback(std::move(fn));
+  }
+  std::string DebugString() const {
+    return state_ == nullptr ? "<Future invalid>" : state_->DebugString();
+  }
+
+  // The typed handle; std::invalid_argument when T is not the result type.
+  template <typename T>
+  Future<T> As() const {
+    internal::StateBase* s = checked("As");
+    if (s->result_type() != typeid(T)) {
+      throw std::invalid_argument(absl::StrCat(
+          "AnyFuture::As<", internal::DemangledName(typeid(T)), ">: this future's result type is ",
+          internal::DemangledName(s->result_type())));
+    }
+    return Future<T>(static_cast<internal::SharedState<T>*>(s));
+  }
+
+  friend bool operator==(const AnyFuture& a, const AnyFuture& b) { return a.state_ == b.state_; }
+  template <typename H>
+  friend H AbslHashValue(H h, const AnyFuture& f) {
+    return H::combine(std::move(h), static_cast<const void*>(f.state_));
+  }
+
+ private:
+  friend struct internal::FutureAccess;
+  explicit AnyFuture(internal::StateBase* state) : state_(state) {
+    if (state_ != nullptr) state_->Ref();
+  }
+  internal::StateBase* checked(const char* method) const {
+    if (state_ == nullptr) internal::ThrowInvalidFuture(method);
+    return state_;
+  }
+
+  internal::StateBase* state_ = nullptr;
+};
+
+// The producer side. Move-only; destroying it before SetResult/SetException fails the future
+// with BrokenPromise (a cancelled future stays cancelled).
+template <typename T>
+class Promise {
+ public:
+  Promise() : state_(new internal::SharedState<T>()) {}
+  Promise(Promise&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  Promise& operator=(Promise&& other) noexcept {
+    if (this != &other) {
+      Abandon();
+      state_ = std::exchange(other.state_, nullptr);
+    }
+    return *this;
+  }
+  Promise(const Promise&) = delete;
+  Promise& operator=(const Promise&) = delete;
+  ~Promise() { Abandon(); }
+
+  // Another handle to the shared state; may be called any number of times.
+  Future<T> GetFuture() const { return Future<T>(checked("GetFuture")); }
+
+  // What an executor calls before running the task: true → now running (Cancel() will fail);
+  // false → the future was cancelled, skip the task. InvalidStateError if already running or
+  // finished (a second call).
+  bool SetRunningOrNotifyCancel() {
+    return checked("SetRunningOrNotifyCancel")->SetRunningOrNotifyCancel();
+  }
+
+  // Completes the future with a value (no argument for Promise<void>). InvalidStateError
+  // ("FINISHED: <Future ...>") when it is already finished or cancelled.
+  template <typename U = T>
+    requires(!std::is_void_v<U>)
+  void SetResult(std::type_identity_t<U> value) {
+    checked("SetResult")->SetValue(std::move(value));
+  }
+  template <typename U = T>
+    requires std::is_void_v<U>
+  void SetResult() {
+    checked("SetResult")->SetValue();
+  }
+  // Completes the future with an exception (non-null). InvalidStateError as for SetResult.
+  void SetException(std::exception_ptr error) {
+    checked("SetException")->SetError(std::move(error));
+  }
+
+  // Variants that return false instead of throwing when the future is already done (for
+  // executors that race with Cancel()).
+  template <typename... A>
+  bool TrySetResult(A&&... args) {
+    return checked("TrySetResult")->TrySetValue(std::forward<A>(args)...);
+  }
+  bool TrySetException(std::exception_ptr error) {
+    return checked("TrySetException")->TrySetError(std::move(error));
+  }
+
+  bool valid() const { return state_ != nullptr; }
+
+ private:
+  void Abandon() {
+    if (state_ == nullptr) return;
+    if (!state_->done()) state_->TrySetError(std::make_exception_ptr(BrokenPromise()));
+    state_->Unref();
+    state_ = nullptr;
+  }
+  internal::SharedState<T>* checked(const char* method) const {
+    if (state_ == nullptr) internal::ThrowInvalidFuture(method);
+    return state_;
+  }
+
+  internal::SharedState<T>* state_;
+};
+
+// Replaces the process-wide handler for exceptions escaping done-callbacks; returns the previous
+// one. nullptr restores the default, which prints
+// "exception calling callback for <Future at 0x... state=...>: <what>" to stderr.
+using CallbackExceptionHandler = std::function<void(const AnyFuture&, std::exception_ptr)>;
+CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler handler);
+
+// Convenience: a future that is already finished with `value` / `error`.
+template <typename T, typename... A>
+Future<T> MakeReadyFuture(A&&... value) {
+  Promise<T> p;
+  p.SetResult(std::forward<A>(value)...);
+  return p.GetFuture();
+}
+template <typename T>
+Future<T> MakeExceptionalFuture(std::exception_ptr error) {
+  Promise<T> p;
+  p.SetException(std::move(error));
+  return p.GetFuture();
+}
+
+namespace internal {
+
+// Library-internal access (Wait, AsCompleted, MapResults): the shared state behind a handle.
+struct FutureAccess {
+  template <typename T>
+  static SharedState<T>* State(const Future<T>& f) {
+    return f.state_;
+  }
+  static StateBase* State(const AnyFuture& f) { return f.state_; }
+  static AnyFuture FromState(StateBase* s) { return AnyFuture(s); }
+};
+
+template <typename T>
+void SharedState<T>::AddCallback(Callback fn) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!DoneLocked()) {
+      callbacks_.push_back(std::move(fn));
+      return;
+    }
+  }
+  Invoke(fn);
+}
+
+template <typename T>
+void SharedState<T>::AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) {
+  AddCallback([fn = std::move(fn)](const Future<T>& f) mutable { fn(AnyFuture(f)); });
+}
+
+template <typename T>
+void SharedState<T>::RunCallbacks() {
+  std::vector<Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    callbacks.swap(callbacks_);
+  }
+  for (Callback& fn : callbacks) Invoke(fn);
+}
+
+template <typename T>
+void SharedState<T>::Invoke(Callback& fn) {
+  Future<T> self(this);
+  try {
+    fn(self);
+  } catch (...) {
+    ReportCallbackException(AnyFuture(self), std::current_exception());
+  }
+}
+
+}  // namespace internal
+}  // namespace cf
+
+// std::hash so futures key std::unordered_map too (absl containers use AbslHashValue).
+template <typename T>
+struct std::hash<cf::Future<T>> {
+  size_t operator()(const cf::Future<T>& f) const {
+    return std::hash<const void*>()(cf::internal::FutureAccess::State(f));
+  }
+};
+template <>
+struct std::hash<cf::AnyFuture> {
+  size_t operator()(const cf::AnyFuture& f) const {
+    return std::hash<const void*>()(cf::internal::FutureAccess::State(f));
+  }
+};
+
+#endif  // CF_CORE_FUTURE_H_

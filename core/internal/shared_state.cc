@@ -1,0 +1,219 @@
+#include "cf/core/internal/shared_state.h"
+
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <typeinfo>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+
+namespace cf::internal {
+
+std::string DemangledName(const std::type_info& type) {
+  if (type == typeid(std::string)) return "std::string";
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+  std::string out = (status == 0 && name != nullptr) ? name.get() : type.name();
+  return absl::StrReplaceAll(
+      out, {{"std::__cxx11::", "std::"},
+            {"std::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+             "std::string"}});
+}
+
+std::string ExceptionTypeName(const std::exception_ptr& error) {
+  if (error == nullptr) return "nothing";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return DemangledName(typeid(e));
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return type != nullptr ? DemangledName(*type) : "unknown exception";
+  }
+}
+
+std::string ExceptionMessage(const std::exception_ptr& error) {
+  if (error == nullptr) return "";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return absl::StrCat("exception of type ", ExceptionTypeName(error));
+  }
+}
+
+FutureState StateBase::public_state() const {
+  switch (code()) {
+    case StateCode::kPending:
+      return FutureState::kPending;
+    case StateCode::kRunning:
+      return FutureState::kRunning;
+    case StateCode::kCancelled:
+    case StateCode::kCancelledAndNotified:
+      return FutureState::kCancelled;
+    case StateCode::kFinished:
+      break;
+  }
+  return FutureState::kFinished;
+}
+
+const char* StateBase::StateName() const {
+  switch (code()) {
+    case StateCode::kPending:
+      return "PENDING";
+    case StateCode::kRunning:
+      return "RUNNING";
+    case StateCode::kCancelled:
+      return "CANCELLED";
+    case StateCode::kCancelledAndNotified:
+      return "CANCELLED_AND_NOTIFIED";
+    case StateCode::kFinished:
+      break;
+  }
+  return "FINISHED";
+}
+
+std::string StateBase::DebugString() const {
+  const StateCode c = code();
+  const void* self = this;
+  switch (c) {
+    case StateCode::kPending:
+      return absl::StrFormat("<Future at %p state=pending>", self);
+    case StateCode::kRunning:
+      return absl::StrFormat("<Future at %p state=running>", self);
+    case StateCode::kCancelled:
+    case StateCode::kCancelledAndNotified:
+      return absl::StrFormat("<Future at %p state=cancelled>", self);
+    case StateCode::kFinished:
+      break;
+  }
+  if (error_ != nullptr) {
+    return absl::StrFormat("<Future at %p state=finished raised %s>", self,
+                           ExceptionTypeName(error_));
+  }
+  return absl::StrFormat("<Future at %p state=finished returned %s>", self,
+                         DemangledName(result_type()));
+}
+
+void StateBase::ThrowInvalidState() const {
+  throw InvalidStateError(absl::StrCat(StateName(), ": ", DebugString()));
+}
+
+bool StateBase::WaitFor(absl::Duration timeout) const {
+  if (done()) return true;
+  if (timeout <= absl::ZeroDuration()) return false;
+  absl::MutexLock lock(&mu_);
+  if (timeout == absl::InfiniteDuration()) {
+    mu_.Await(absl::Condition(this, &StateBase::DoneLocked));
+    return true;
+  }
+  return mu_.AwaitWithTimeout(absl::Condition(this, &StateBase::DoneLocked), timeout);
+}
+
+bool StateBase::WaitUntil(absl::Time deadline) const {
+  if (done()) return true;
+  if (deadline == absl::InfiniteFuture()) return WaitFor(absl::InfiniteDuration());
+  if (deadline <= absl::Now()) return false;
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithDeadline(absl::Condition(this, &StateBase::DoneLocked), deadline);
+}
+
+void StateBase::PublishLocked(StateCode code) {
+  code_.store(code, std::memory_order_release);
+  // A done future never notifies again, so each waiter is told once and unlinked here.
+  WaiterNode* node = waiters_;
+  waiters_ = nullptr;
+  while (node != nullptr) {
+    WaiterNode* next = node->next;
+    node->linked = false;
+    node->prev = node->next = nullptr;
+    node->waiter->OnDone(this, node->index);
+    node = next;
+  }
+}
+
+bool StateBase::Cancel() {
+  {
+    absl::MutexLock lock(&mu_);
+    const StateCode c = code_.load(std::memory_order_relaxed);
+    if (c == StateCode::kCancelled || c == StateCode::kCancelledAndNotified) return true;
+    if (c != StateCode::kPending) return false;
+    PublishLocked(StateCode::kCancelled);
+  }
+  RunCallbacks();
+  return true;
+}
+
+bool StateBase::SetRunningOrNotifyCancel() {
+  {
+    absl::MutexLock lock(&mu_);
+    const StateCode c = code_.load(std::memory_order_relaxed);
+    if (c == StateCode::kPending) {
+      code_.store(StateCode::kRunning, std::memory_order_release);
+      return true;
+    }
+    if (c == StateCode::kCancelled) {
+      code_.store(StateCode::kCancelledAndNotified, std::memory_order_release);
+      return false;
+    }
+  }
+  throw InvalidStateError(absl::StrCat("Future in unexpected state: ", StateName(), ": ",
+                                       DebugString()));
+}
+
+void StateBase::SetError(std::exception_ptr error) {
+  if (!TrySetError(std::move(error))) ThrowInvalidState();
+}
+
+bool StateBase::TrySetError(std::exception_ptr error) {
+  if (error == nullptr) {
+    throw std::invalid_argument(
+        "SetException needs an exception: pass std::current_exception() or "
+        "std::make_exception_ptr(...), not a null std::exception_ptr");
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (!FinishableLocked()) return false;
+    error_ = std::move(error);
+    PublishLocked(StateCode::kFinished);
+  }
+  RunCallbacks();
+  return true;
+}
+
+bool StateBase::AddWaiter(WaiterNode* node) {
+  absl::MutexLock lock(&mu_);
+  if (DoneLocked()) return false;
+  node->prev = nullptr;
+  node->next = waiters_;
+  if (waiters_ != nullptr) waiters_->prev = node;
+  waiters_ = node;
+  node->linked = true;
+  return true;
+}
+
+void StateBase::RemoveWaiter(WaiterNode* node) {
+  absl::MutexLock lock(&mu_);
+  if (!node->linked) return;
+  if (node->prev != nullptr) {
+    node->prev->next = node->next;
+  } else {
+    waiters_ = node->next;
+  }
+  if (node->next != nullptr) node->next->prev = node->prev;
+  node->prev = node->next = nullptr;
+  node->linked = false;
+}
+
+}  // namespace cf::internal

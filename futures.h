@@ -1,0 +1,10 @@
+// cf/futures.h — the umbrella header: all of cf's public API.
+#ifndef CF_FUTURES_H_
+#define CF_FUTURES_H_
+
+#include "cf/core/errors.h"
+#include "cf/core/executor.h"
+#include "cf/core/future.h"
+#include "cf/core/wait.h"
+
+#endif  // CF_FUTURES_H_
