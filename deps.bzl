@@ -63,3 +63,15 @@ def cf_dependencies(
         path = system_include,
         build_file = str(Label("//third_party:cereal.BUILD")),
     )
+    _maybe(
+        native.new_local_repository,
+        "boost",
+        path = system_include + "/boost",
+        build_file = str(Label("//third_party:boost.BUILD")),
+    )
+    _maybe(
+        native.new_local_repository,
+        "tbb",
+        path = system_include + "/tbb",
+        build_file = str(Label("//third_party:tbb.BUILD")),
+    )
