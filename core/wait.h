@@ -183,13 +183,12 @@ class AsCompletedRange {
       return *this;
     }
     void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.range_->exhausted_;
-    }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
 
    private:
     friend class AsCompletedRange;
     explicit iterator(AsCompletedRange* range) : range_(range) {}
+    bool at_end() const { return range_->exhausted_; }
     AsCompletedRange* range_;
   };
 

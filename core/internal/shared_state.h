@@ -226,7 +226,7 @@ class SharedState final : public StateBase {
   }
 
   // Only after code() == kFinished and no error.
-  T& value()
+  auto& value()
     requires(!std::is_void_v<T>)
   {
     return slot_.value();
