@@ -324,7 +324,8 @@ Future<T> MakeExceptionalFuture(std::exception_ptr error) {
 
 namespace internal {
 
-// Library-internal access (Wait, AsCompleted, MapResults): the shared state behind a handle.
+// Library-internal access (Wait, AsCompleted, MapResults, executors): the shared state behind a
+// handle, and handles made from states.
 struct FutureAccess {
   template <typename T>
   static SharedState<T>* State(const Future<T>& f) {
@@ -332,6 +333,11 @@ struct FutureAccess {
   }
   static StateBase* State(const AnyFuture& f) { return f.state_; }
   static AnyFuture FromState(StateBase* s) { return AnyFuture(s); }
+  // A new handle to `s` (takes a reference); for executors that allocate their own states.
+  template <typename T>
+  static Future<T> FromTypedState(SharedState<T>* s) {
+    return Future<T>(s);
+  }
 };
 
 template <typename T>

@@ -201,8 +201,10 @@ class ValueSlot<void> {
   void Emplace() {}
 };
 
+// Executors may derive from SharedState<T> to keep their task in the same allocation (the
+// thread pool's TaskState); the derived class must not change the completion protocol.
 template <typename T>
-class SharedState final : public StateBase {
+class SharedState : public StateBase {
  public:
   using Callback = absl::AnyInvocable<void(const Future<T>&)>;
 
