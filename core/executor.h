@@ -89,7 +89,8 @@ class MapResults {
  public:
   using value_type = internal::MapValue<R>;
 
-  // An input iterator; *it is the current result, which the caller may move from.
+  // An input iterator; *it is the current result, which the caller may move from. It stays
+  // valid until the iterator is incremented or the MapResults is closed or destroyed.
   class iterator {
    public:
     using value_type = MapResults::value_type;

@@ -14,8 +14,9 @@
 //                       workers; the summary shows the speedup time(1) / time(2).
 //   MemoryPerPendingTask  both workers blocked on a gate, 1,000,000 no-op calls queued behind
 //                       it; reports the growth of resident memory (RSS) and of malloc's bytes in
-//                       use, per queued call, including the future each Submit returns (the
-//                       vector holding the futures is reserved before the baseline).
+//                       use, per queued call: the task and the shared state behind the future
+//                       it returns (the vector holding the 8-byte handles is reserved before
+//                       the baseline).
 //
 // After the Google Benchmark output, a summary table prints cf's figures and its ratio to each
 // peer from this same run. tools/bench/thread_pool_python.py runs the same scenarios with
