@@ -358,12 +358,14 @@ void SharedState<T>::AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> f
 }
 
 template <typename T>
-void SharedState<T>::RunCallbacks() {
+void SharedState<T>::RunCallbacks() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // Runs once, in the thread that made the state done, after it released mu_. AddCallback only
+  // appends while the state is not done, so every append happened-before that thread's
+  // completion (both under mu_), and nothing touches callbacks_ any more: no lock needed, which
+  // keeps mu_ free for the waiters that the completion just woke.
+  if (callbacks_.empty()) return;
   std::vector<Callback> callbacks;
-  {
-    absl::MutexLock lock(&mu_);
-    callbacks.swap(callbacks_);
-  }
+  callbacks.swap(callbacks_);
   for (Callback& fn : callbacks) Invoke(fn);
 }
 

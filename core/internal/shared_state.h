@@ -163,7 +163,8 @@ class StateBase {
   }
   [[noreturn]] void ThrowInvalidState() const;
 
-  // Moves the pending callbacks out under mu_ and runs them; called once after completion.
+  // Runs the pending callbacks; called once, by the thread that made the state done, after it
+  // released mu_.
   virtual void RunCallbacks() = 0;
 
   mutable absl::Mutex mu_;
