@@ -25,20 +25,14 @@ namespace {
 // task must not wait for its own thread.
 thread_local const WorkerPool* current_pool = nullptr;
 
-// How long an idle worker polls for new work before it sleeps: kPauseRounds busy-wait rounds,
-// then kYieldRounds rounds that give the CPU to other runnable threads (the submitter, on a
-// machine with few cores). Together a few tens of microseconds: longer than the gap between
-// two submissions of a busy producer, short enough to cost nothing noticeable when idle.
-constexpr int kPauseRounds = 256;
-constexpr int kYieldRounds = 64;
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
+// How long an idle worker polls for new work before it sleeps: kSpinRounds rounds of
+// sched_yield(), a few tens of microseconds in all. Yielding rather than busy-waiting matters on
+// a machine with few cores: when the submitter (or the thread waiting for a result) shares this
+// CPU it runs at once, whereas a pause loop would hold the CPU until its budget ran out (the
+// scheduler does not preempt a thread that has just started running), adding that budget to the
+// round trip. Measured on the 2-core machine: submit->Result p90 1.7 us with yields, 8.7 us
+// with a 256-pause spin, 2.6 us without any polling.
+constexpr int kSpinRounds = 64;
 
 void LogInitializerFailure(const std::string& thread_name, const std::exception_ptr& error) {
   const std::string line = absl::StrCat(
@@ -217,13 +211,9 @@ Task* WorkerPool::NextTask() {
 }
 
 void WorkerPool::Spin() const {
-  for (int i = 0; i < kPauseRounds + kYieldRounds; ++i) {
+  for (int i = 0; i < kSpinRounds; ++i) {
     if (work_hint_.load(std::memory_order_relaxed)) return;
-    if (i < kPauseRounds) {
-      CpuRelax();
-    } else {
-      std::this_thread::yield();
-    }
+    std::this_thread::yield();
   }
 }
 

@@ -8,8 +8,9 @@
 //     allocates nothing.
 //   * Threads start lazily: Push() starts a thread only when more tasks are queued than there
 //     are idle workers, and never more than max_workers (Python's _adjust_thread_count).
-//   * Wake-ups only when needed: a worker that finds the queue empty first spins for a few
-//     microseconds (at most one spinner at a time), then sleeps on a condition variable. Push()
+//   * Wake-ups only when needed: a worker that finds the queue empty first polls it for a few
+//     tens of microseconds, yielding the CPU between looks (at most one such spinner at a
+//     time), then sleeps on a condition variable. Push()
 //     signals a sleeper only when more tasks are queued than workers already on their way (the
 //     spinner, workers signalled but not yet running, threads starting), and a worker that
 //     takes a task passes the signal on under the same rule. A steady stream of submissions is

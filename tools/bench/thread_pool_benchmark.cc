@@ -212,6 +212,7 @@ void ReportPercentiles(benchmark::State& state, std::vector<double>& samples_us)
     return samples_us[std::min(samples_us.size() - 1, static_cast<size_t>(q * samples_us.size()))];
   };
   state.counters["p50_us"] = at(0.50);
+  state.counters["p90_us"] = at(0.90);
   state.counters["p99_us"] = at(0.99);
 }
 
