@@ -15,16 +15,16 @@
 //     are idle workers, and never more than max_workers (Python's _adjust_thread_count).
 //   * Wake-ups only when needed: a worker that finds the queue empty first polls it for a few
 //     tens of microseconds, yielding the CPU between looks (at most one such spinner at a
-//     time), then sleeps on a condition variable. Push()
-//     signals a sleeper only when more tasks are queued than workers already on their way (the
-//     spinner, workers signalled but not yet running, threads starting), and a worker that
-//     takes a task passes the signal on under the same rule. A steady stream of submissions is
-//     thus served by awake workers without a system call per task, while a burst of long tasks
-//     still wakes every worker.
-//   * Initializer failure (Break): the pool becomes broken; every queued task fails with its
-//     own BrokenThreadPool, and Push() throws BrokenThreadPool from then on.
+//     time), then sleeps on a condition variable. Push() signals a sleeper only when more tasks
+//     are queued than workers already on their way (the spinner, workers signalled but not yet
+//     running, threads starting), and a worker that takes a task passes the signal on under the
+//     same rule. A steady stream of submissions is thus served by awake workers without a
+//     system call per task, while a burst of long tasks still wakes every worker.
+//   * Initializer failure (Break): the pool becomes broken; every unclaimed task fails with
+//     its own BrokenThreadPool, and Push() throws BrokenThreadPool from then on.
 //   * Shutdown(wait, cancel_futures): Push() throws ShutdownError from then on; queued tasks
-//     still run unless cancel_futures; workers exit once the queue is empty.
+//     still run unless cancel_futures cancels every unclaimed one; workers exit once the queue
+//     and their batches are empty.
 //
 // State machine: open ──Shutdown()──► shut down (workers drain the queue and exit) ──► joined
 //                 └──initializer failure──► broken (queue failed; Shutdown() still required)
