@@ -49,6 +49,10 @@ absl::StatusOr<UniqueFd> HighCloexec(int fd) {
   return UniqueFd(high);
 }
 
+int PidfdSignal(int pidfd, int sig) {
+  return static_cast<int>(syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
 absl::StatusOr<UniqueFd> PidFdOpen(pid_t pid) {
   const int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   if (fd < 0) return Errno(absl::StrCat("pidfd_open(", pid, ")"));
@@ -240,6 +244,7 @@ std::string DescribeWaitStatus(int status) {
 // program on the same machine):
 //   pool → server   'F'                 + two descriptors (SCM_RIGHTS): call read end, result
 //                                         write end. "Fork a worker on these."
+//   server → pool   'H' pid             hello: the server runs (sent once, first)
 //   server → pool   'P' pid             the worker forked for the last 'F' (pid -errno: failed)
 //   server → pool   'X' pid status      a worker exited with this wait status
 
@@ -261,7 +266,8 @@ bool SendMessage(int fd, const ServerMessage& m) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ForkServer>> ForkServer::Start(const std::string& binary) {
+absl::StatusOr<std::unique_ptr<ForkServer>> ForkServer::Start(const std::string& binary,
+                                                             absl::Duration start_timeout) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return Errno("socketpair");
   absl::StatusOr<UniqueFd> ours = HighCloexec(sv[0]);
@@ -282,7 +288,39 @@ absl::StatusOr<std::unique_ptr<ForkServer>> ForkServer::Start(const std::string&
   }
   server->pidfd_ = *std::move(pidfd);
   server->control_ = *std::move(ours);
-  return server;
+  theirs->Reset();
+  // Wait for the server's hello; a program without cf::InitProcessPool never sends it.
+  const absl::Time deadline = absl::Now() + start_timeout;
+  for (;;) {
+    ServerMessage m;
+    const ssize_t n = recv(server->control_.get(), &m, sizeof(m), MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(sizeof(m)) && m.type == 'H') return server;
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) break;
+    pollfd p[2] = {{server->control_.get(), POLLIN, 0}, {server->pidfd_.get(), POLLIN, 0}};
+    poll(p, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+    if (p[1].revents != 0 && (p[0].revents & POLLIN) == 0) break;  // exited without a word
+  }
+  // No hello: say how the server ended (or kill it if it is still running).
+  WorkerProcess as_child;
+  as_child.pid = server->pid_;
+  as_child.pidfd = std::move(server->pidfd_);
+  server->pid_ = -1;
+  absl::StatusOr<int> status = ReapChild(as_child, absl::ZeroDuration());
+  if (!status.ok()) {
+    PidfdSignal(as_child.pidfd.get(), SIGKILL);
+    ReapChild(as_child, absl::InfiniteDuration()).IgnoreError();
+    return absl::DeadlineExceededError(absl::StrCat(
+        "the fork server (pid ", as_child.pid, ") did not start within ",
+        absl::FormatDuration(start_timeout)));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("the fork server (pid ", as_child.pid, ") exited with ",
+                   DescribeWaitStatus(*status),
+                   *status == (kMissingInitExitCode << 8)
+                       ? " because it reached a ProcessPoolExecutor instead of serving"
+                       : " before it started"));
 }
 
 ForkServer::~ForkServer() {
@@ -403,6 +441,7 @@ void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   const int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  SendMessage(control_fd, ServerMessage{'H', getpid(), 0});
   std::vector<pid_t> children;
   auto reap = [&] {
     int status;

@@ -104,8 +104,10 @@ std::string DescribeWaitStatus(int wait_status);
 // kForkServer: the pool's side of the fork server.
 class ForkServer {
  public:
-  // Spawns the server (`binary` empty: this program).
-  static absl::StatusOr<std::unique_ptr<ForkServer>> Start(const std::string& binary);
+  // Spawns the server (`binary` empty: this program) and waits up to `start_timeout` for its
+  // hello. FailedPrecondition if it exited first (e.g. main() lacks cf::InitProcessPool).
+  static absl::StatusOr<std::unique_ptr<ForkServer>> Start(const std::string& binary,
+                                                           absl::Duration start_timeout);
   ForkServer(const ForkServer&) = delete;
   ForkServer& operator=(const ForkServer&) = delete;
   // Closes the control socket; the server then kills its workers and exits; it is reaped here.
