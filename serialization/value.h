@@ -170,7 +170,7 @@ struct DeepSerializable<std::complex<T>> : DeepSerializable<T> {};
 // multimap/multiset in reverse order. These loads (preferred for cf's archive) keep the order.
 template <class K, class V, class C, class A>
 void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::multimap<K, V, C, A>& map) {
-  cereal::size_type size;
+  cereal::size_type size = 0;
   archive(cereal::make_size_tag(size));
   map.clear();
   for (cereal::size_type i = 0; i < size; ++i) {
@@ -182,7 +182,7 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::multimap<K, V, C,
 }
 template <class K, class C, class A>
 void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::multiset<K, C, A>& set) {
-  cereal::size_type size;
+  cereal::size_type size = 0;
   archive(cereal::make_size_tag(size));
   set.clear();
   for (cereal::size_type i = 0; i < size; ++i) {

@@ -152,7 +152,7 @@ std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>> CEREAL_LOA
 }
 
 inline void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& ar, bool& b) {
-  unsigned char byte;
+  unsigned char byte = 0;
   ar.loadBinary(&byte, 1);
   if (byte > 1) throw SerializationError(absl::StrCat("payload holds an invalid bool ", byte));
   b = byte == 1;
@@ -186,13 +186,15 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& ar, cereal::BinaryData<T>& bd) 
   ar.loadBinary(bd.data, static_cast<std::size_t>(bd.size));
 }
 
-// Depth accounting: cereal calls prologue/epilogue around every value it processes.
+// Depth accounting: cereal calls prologue/epilogue around every value it processes. Only class
+// types can nest; arithmetic values keep cereal's empty default (and GCC's uninitialised-read
+// analysis quiet, since cereal passes some of them before loading them).
 template <class T>
-void prologue(WireInputArchive& ar, const T& /*value*/) {
+std::enable_if_t<std::is_class_v<T>> prologue(WireInputArchive& ar, const T& /*value*/) {
   ar.Enter();
 }
 template <class T>
-void epilogue(WireInputArchive& ar, const T& /*value*/) {
+std::enable_if_t<std::is_class_v<T>> epilogue(WireInputArchive& ar, const T& /*value*/) {
   ar.Leave();
 }
 
@@ -204,7 +206,7 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& ar,
   static_assert(!cereal::traits::has_load_and_construct<T, WireInputArchive>::value,
                 "cf: std::shared_ptr to a type with load_and_construct is not supported; "
                 "give the type a default constructor and serialize()");
-  std::uint32_t id;
+  std::uint32_t id = 0;
   ar(id);
   if (id & cereal::detail::msb_32bit) {
     std::shared_ptr<NonConstT> ptr(
