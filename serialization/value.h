@@ -192,6 +192,23 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::multiset<K, C, A>
   }
 }
 
+// cereal's std::valarray functions take &valarray[0], undefined behaviour for an empty valarray
+// (found by the frame fuzzer). These replace them for cf's archives.
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(
+    WireOutputArchive& archive, const std::valarray<T>& values) {
+  archive(cereal::make_size_tag(static_cast<cereal::size_type>(values.size())));
+  if (values.size() > 0) archive(cereal::binary_data(&values[0], values.size() * sizeof(T)));
+}
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive,
+                                                                    std::valarray<T>& values) {
+  cereal::size_type size = 0;
+  archive(cereal::make_size_tag(size));
+  values.resize(static_cast<size_t>(size));
+  if (size > 0) archive(cereal::binary_data(&values[0], static_cast<size_t>(size) * sizeof(T)));
+}
+
 }  // namespace internal
 
 // True if T (after std::decay) can be both encoded and decoded. Standard templates are checked

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/task.h"
@@ -215,7 +216,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cf::AppendFrame(frame.kind, frame.task_id, frame.payload, &reencoded);
   }
   Check(reencoded.size() <= input.size() &&
-            std::memcmp(reencoded.data(), input.data(), reencoded.size()) == 0,
+            reencoded.view() == absl::string_view(input.data(), reencoded.size()),
         "decoded frames re-encode to the bytes they came from");
 
   for (const cf::Frame& frame : pushed.frames) HandleFrame(frame);

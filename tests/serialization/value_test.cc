@@ -235,6 +235,11 @@ TEST(ValueTest, ValarrayAndBitsetRoundTrip) {
   std::valarray<double> back = RoundTrip(values);
   ASSERT_EQ(back.size(), 3u);
   EXPECT_EQ(back[2], 3.5);
+  EXPECT_EQ(RoundTrip(std::valarray<int>()).size(), 0u);  // cereal's own code takes &v[0] here
+  std::valarray<std::string> strings = {"a", "bc"};
+  std::valarray<std::string> strings_back = RoundTrip(strings);
+  ASSERT_EQ(strings_back.size(), 2u);
+  EXPECT_EQ(strings_back[1], "bc");
   std::bitset<100> bits;
   bits.set(0);
   bits.set(63);
