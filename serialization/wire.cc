@@ -30,6 +30,8 @@ namespace {
 // Small reads go through a staging buffer of this size; a read that still needs at least this
 // many bytes goes straight into the payload.
 constexpr size_t kStagingSize = 64 * 1024;
+// Frames up to this size (header included) are written from one contiguous stack buffer.
+constexpr size_t kSmallFrameSize = 512;
 
 // Header layout (see wire.h).
 constexpr size_t kMagicEnd = 4;
@@ -461,12 +463,25 @@ absl::Status FrameWriter::WriteParts(FrameKind kind, std::uint64_t task_id,
         "was written",
         payload_size, options_.max_payload_size, FrameKindName(kind), task_id));
   }
-  char header[kFrameHeaderSize];
-  EncodeFrameHeader(FrameHeader{kind, task_id, payload_size}, header);
+  // A small frame is copied into one buffer (one iovec is cheaper for the kernel than several);
+  // a large one is gathered from its pieces with no copy.
+  char small[kSmallFrameSize];
   absl::InlinedVector<struct iovec, 8> iov;
-  iov.push_back({header, kFrameHeaderSize});
-  for (const auto& part : parts) {
-    if (!part.empty()) iov.push_back({const_cast<char*>(part.data()), part.size()});
+  if (kFrameHeaderSize + payload_size <= kSmallFrameSize) {
+    EncodeFrameHeader(FrameHeader{kind, task_id, payload_size}, small);
+    size_t offset = kFrameHeaderSize;
+    for (const auto& part : parts) {
+      if (part.empty()) continue;
+      std::memcpy(small + offset, part.data(), part.size());
+      offset += part.size();
+    }
+    iov.push_back({small, offset});
+  } else {
+    EncodeFrameHeader(FrameHeader{kind, task_id, payload_size}, small);
+    iov.push_back({small, kFrameHeaderSize});
+    for (const auto& part : parts) {
+      if (!part.empty()) iov.push_back({const_cast<char*>(part.data()), part.size()});
+    }
   }
 
   SigpipeGuard guard(options_.suppress_sigpipe && !sigpipe_ignored_);
