@@ -6,5 +6,6 @@
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
 #include "cf/core/wait.h"
+#include "cf/thread_pool/thread_pool_executor.h"
 
 #endif  // CF_FUTURES_H_

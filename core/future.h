@@ -324,7 +324,8 @@ Future<T> MakeExceptionalFuture(std::exception_ptr error) {
 
 namespace internal {
 
-// Library-internal access (Wait, AsCompleted, MapResults): the shared state behind a handle.
+// Library-internal access (Wait, AsCompleted, MapResults, executors): the shared state behind a
+// handle, and handles made from states.
 struct FutureAccess {
   template <typename T>
   static SharedState<T>* State(const Future<T>& f) {
@@ -332,6 +333,11 @@ struct FutureAccess {
   }
   static StateBase* State(const AnyFuture& f) { return f.state_; }
   static AnyFuture FromState(StateBase* s) { return AnyFuture(s); }
+  // A new handle to `s` (takes a reference); for executors that allocate their own states.
+  template <typename T>
+  static Future<T> FromTypedState(SharedState<T>* s) {
+    return Future<T>(s);
+  }
 };
 
 template <typename T>
@@ -352,12 +358,14 @@ void SharedState<T>::AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> f
 }
 
 template <typename T>
-void SharedState<T>::RunCallbacks() {
+void SharedState<T>::RunCallbacks() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  // Runs once, in the thread that made the state done, after it released mu_. AddCallback only
+  // appends while the state is not done, so every append happened-before that thread's
+  // completion (both under mu_), and nothing touches callbacks_ any more: no lock needed, which
+  // keeps mu_ free for the waiters that the completion just woke.
+  if (callbacks_.empty()) return;
   std::vector<Callback> callbacks;
-  {
-    absl::MutexLock lock(&mu_);
-    callbacks.swap(callbacks_);
-  }
+  callbacks.swap(callbacks_);
   for (Callback& fn : callbacks) Invoke(fn);
 }
 

@@ -163,7 +163,8 @@ class StateBase {
   }
   [[noreturn]] void ThrowInvalidState() const;
 
-  // Moves the pending callbacks out under mu_ and runs them; called once after completion.
+  // Runs the pending callbacks; called once, by the thread that made the state done, after it
+  // released mu_.
   virtual void RunCallbacks() = 0;
 
   mutable absl::Mutex mu_;
@@ -201,8 +202,10 @@ class ValueSlot<void> {
   void Emplace() {}
 };
 
+// Executors may derive from SharedState<T> to keep their task in the same allocation (the
+// thread pool's TaskState); the derived class must not change the completion protocol.
 template <typename T>
-class SharedState final : public StateBase {
+class SharedState : public StateBase {
  public:
   using Callback = absl::AnyInvocable<void(const Future<T>&)>;
 

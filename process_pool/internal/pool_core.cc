@@ -523,7 +523,7 @@ void PoolCore::HandleFrame(Worker& w, Frame& frame, std::vector<Delivery>& deliv
       if (frame.task_id == 0 && frame.kind == FrameKind::kException) {
         absl::StatusOr<ExceptionInfo> info =
             DecodeExceptionInfo(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
-        w.init_error = info.ok() ? absl::StrCat(info->type_name, ": ", info->what)
+        w.init_error = info.ok() ? absl::StrCat(info->type_name, ": ", info->message)
                                  : std::string(info.status().message());
         return;
       }

@@ -1,0 +1,124 @@
+// cf/thread_pool/internal/task.h — a submitted call and its future's state in one allocation.
+//
+// Not part of the public API: use cf::ThreadPoolExecutor::Submit.
+//
+// TaskState<T, Call> derives from the future's SharedState<T> and adds the decay-copied callable
+// with its arguments, plus the Task interface the worker pool queues (an intrusive `next` link,
+// so queueing allocates nothing). One Submit() is therefore exactly one heap allocation.
+//
+// Ownership: a new TaskState has one reference, owned by the queue. Submit() takes a second one
+// for the Future it returns. Exactly one of RunTask(), CancelTask(), FailTask() or DiscardTask() is
+// called per task, by whoever holds the queue's reference, and it drops that reference.
+//
+// The callable and its arguments are destroyed before the future completes (on success, on an
+// exception, when cancelled or failed), so nothing the task captured outlives the point where a
+// waiter sees the result — unlike Python, which drops the work item a moment later.
+//
+// Thread safety: RunTask/CancelTask/FailTask/DiscardTask are called from one thread (the one that
+// dequeued the task); the future side may be used concurrently from any thread (see
+// cf/core/future.h).
+#ifndef CF_THREAD_POOL_INTERNAL_TASK_H_
+#define CF_THREAD_POOL_INTERNAL_TASK_H_
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "cf/core/internal/shared_state.h"
+
+namespace cf::internal {
+
+// What the worker pool queues.
+class Task {
+ public:
+  // Unless the future was cancelled: marks it running, calls the function, stores its result or
+  // exception. Then drops the queue's reference. Never throws.
+  virtual void RunTask() noexcept = 0;
+  // Cancels the future (if still pending) without running the call; drops the reference.
+  virtual void CancelTask() noexcept = 0;
+  // Fails the future with `error` (if still pending) without running the call; drops the
+  // reference.
+  virtual void FailTask(std::exception_ptr error) noexcept = 0;
+  // Drops the reference without touching the future (Submit() refused the task).
+  virtual void DiscardTask() noexcept = 0;
+
+  Task* next_task = nullptr;  // the queue's intrusive link
+
+ protected:
+  Task() = default;
+  ~Task() = default;
+};
+
+// The result type of a Submit(fn, args...) as std::thread would call it: decayed copies, called
+// as rvalues. References are stored as values.
+template <typename F, typename... Args>
+using SubmitResultOf = std::conditional_t<
+    std::is_void_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>, void,
+    std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>;
+
+template <typename T, typename F, typename... Args>
+class TaskState final : public SharedState<T>, public Task {
+ public:
+  template <typename FF, typename... AA>
+  explicit TaskState(FF&& fn, AA&&... args)
+      : call_(std::in_place, std::forward<FF>(fn), std::forward<AA>(args)...) {}
+
+  void RunTask() noexcept override {
+    try {
+      if (!this->SetRunningOrNotifyCancel()) {
+        call_.reset();
+      } else if constexpr (std::is_void_v<T>) {
+        Invoke();
+        call_.reset();
+        this->TrySetValue();
+      } else if constexpr (std::is_reference_v<Invoked>) {
+        // The reference may point into the call's own state: copy it out first.
+        this->TrySetValue(Invoke());
+        call_.reset();
+      } else {
+        T value = Invoke();
+        call_.reset();
+        this->TrySetValue(std::move(value));
+      }
+    } catch (...) {
+      call_.reset();
+      this->TrySetError(std::current_exception());
+    }
+    this->Unref();
+  }
+
+  void CancelTask() noexcept override {
+    call_.reset();
+    this->Cancel();
+    this->Unref();
+  }
+
+  void FailTask(std::exception_ptr error) noexcept override {
+    call_.reset();
+    this->TrySetError(std::move(error));
+    this->Unref();
+  }
+
+  void DiscardTask() noexcept override { this->Unref(); }
+
+ private:
+  using Call = std::tuple<F, Args...>;
+  using Invoked = std::invoke_result_t<F, Args...>;
+
+  Invoked Invoke() {
+    return std::apply(
+        [](F& fn, Args&... args) -> Invoked {
+          return std::invoke(std::move(fn), std::move(args)...);
+        },
+        *call_);
+  }
+
+  std::optional<Call> call_;
+};
+
+}  // namespace cf::internal
+
+#endif  // CF_THREAD_POOL_INTERNAL_TASK_H_

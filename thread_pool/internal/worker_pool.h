@@ -1,0 +1,132 @@
+// cf/thread_pool/internal/worker_pool.h — the threads and the queue behind ThreadPoolExecutor.
+//
+// Not part of the public API: use cf/thread_pool/thread_pool_executor.h.
+//
+// WorkerPool runs Tasks (cf/thread_pool/internal/task.h) on up to max_workers threads:
+//
+//   * One FIFO queue, an intrusive list of tasks under one mutex: pushing or popping a task
+//     allocates nothing.
+//   * Threads start lazily: Push() starts a thread only when more tasks are queued than there
+//     are idle workers, and never more than max_workers (Python's _adjust_thread_count).
+//   * Wake-ups only when needed: a worker that finds the queue empty first polls it for a few
+//     tens of microseconds, yielding the CPU between looks (at most one such spinner at a
+//     time), then sleeps on a condition variable. Push()
+//     signals a sleeper only when more tasks are queued than workers already on their way (the
+//     spinner, workers signalled but not yet running, threads starting), and a worker that
+//     takes a task passes the signal on under the same rule. A steady stream of submissions is
+//     thus served by awake workers without a system call per task, while a burst of long tasks
+//     still wakes every worker.
+//   * Initializer failure (Break): the pool becomes broken; every queued task fails with its
+//     own BrokenThreadPool, and Push() throws BrokenThreadPool from then on.
+//   * Shutdown(wait, cancel_futures): Push() throws ShutdownError from then on; queued tasks
+//     still run unless cancel_futures; workers exit once the queue is empty.
+//
+// State machine: open ──Shutdown()──► shut down (workers drain the queue and exit) ──► joined
+//                 └──initializer failure──► broken (queue failed; Shutdown() still required)
+//
+// Thread safety: every method may be called from any thread, including the pool's own workers
+// (a task may Push to its own pool, or call Shutdown on it: a worker never joins itself).
+// Workers keep the pool alive through a shared_ptr, so the owner may drop its reference while
+// a worker is still returning from a task.
+#ifndef CF_THREAD_POOL_INTERNAL_WORKER_POOL_H_
+#define CF_THREAD_POOL_INTERNAL_WORKER_POOL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cf/thread_pool/internal/task.h"
+
+namespace cf::internal {
+
+// Python's message for a pool whose initializer failed.
+inline constexpr char kBrokenThreadPoolMessage[] =
+    "A thread initializer failed, the thread pool is not usable anymore";
+
+// "<prefix>_<index>" cut to Linux's 15-character thread names: the prefix is shortened so the
+// index always survives ("ThreadPoolExe_12").
+std::string WorkerThreadName(const std::string& prefix, int index);
+
+// Python's default max_workers: min(32, CPUs in this process's affinity mask + 4).
+int DefaultMaxWorkers();
+
+// The next "ThreadPoolExecutor-<k>" prefix (k counts executors created without a prefix).
+std::string NextDefaultThreadNamePrefix();
+
+class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
+ public:
+  struct Config {
+    int max_workers = 1;             // > 0
+    std::string thread_name_prefix;  // non-empty
+    std::function<void()> initializer;
+  };
+
+  explicit WorkerPool(Config config);
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  ~WorkerPool();
+
+  // Queues `task` (taking the queue's reference) and starts or wakes a worker if needed.
+  // Throws BrokenThreadPool or ShutdownError (after discarding the task) when the pool cannot
+  // take work. Never blocks on running tasks.
+  void Push(Task* task);
+
+  // Python's shutdown(wait, cancel_futures): see the file comment. With wait, blocks until
+  // every worker has exited — every worker but the calling one when called from a worker.
+  void Shutdown(bool wait, bool cancel_futures);
+
+  int max_workers() const { return config_.max_workers; }
+
+  // The owning executor is gone (its destructor ran): pending Map() iterations stop pulling
+  // inputs. Set once, read from any thread.
+  void Orphan() { orphaned_.store(true, std::memory_order_release); }
+  bool orphaned() const { return orphaned_.load(std::memory_order_acquire); }
+
+  // For tests (Python's len(executor._threads)): threads started so far.
+  int threads_started() const;
+  // For tests: blocks until at least `n` workers wait for work, or `timeout` passes; returns
+  // whether they do.
+  bool AwaitIdleWorkers(int n, absl::Duration timeout) const;
+
+ private:
+  void SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeWakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WorkerMain(int index);
+  // The next task for a worker, or nullptr when the worker should exit.
+  Task* NextTask();
+  void Spin() const;
+  // An initializer threw: fail every queued task, refuse new ones.
+  void Break();
+
+  const Config config_;
+
+  mutable absl::Mutex mu_;
+  absl::CondVar work_cv_;  // sleeping workers wait here
+  Task* head_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Task* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;
+  // Mirrors queued_ > 0 (and shutdown) for the spinning worker, which reads it without mu_.
+  std::atomic<bool> work_hint_{false};
+  std::atomic<bool> orphaned_{false};
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  int started_ ABSL_GUARDED_BY(mu_) = 0;   // threads started (never decreases)
+  int starting_ ABSL_GUARDED_BY(mu_) = 0;  // started, not yet asked for a task
+  int live_ ABSL_GUARDED_BY(mu_) = 0;      // started and not yet exited
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;      // inside NextTask(): spinning, sleeping or checking
+  int spinning_ ABSL_GUARDED_BY(mu_) = 0;
+  int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
+  int wakeups_ ABSL_GUARDED_BY(mu_) = 0;  // signals sent to sleepers not yet awake
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace cf::internal
+
+#endif  // CF_THREAD_POOL_INTERNAL_WORKER_POOL_H_

@@ -1,0 +1,186 @@
+// cf/thread_pool/thread_pool_executor.h — cf::ThreadPoolExecutor, Python's
+// concurrent.futures.ThreadPoolExecutor.
+//
+// Runs calls on a pool of at most max_workers threads and hands back a cf::Future for each:
+//
+//   * Submit(fn, args...) copies fn and args (decayed, as std::thread does), queues the call and
+//     returns a Future<R>, R being what fn returns (void and move-only types work; a returned
+//     reference is stored as a copy). An exception thrown by the call is stored in the future;
+//     it never escapes a worker. One heap allocation per Submit: the call lives inside the
+//     future's shared state, and is destroyed before the future completes.
+//   * Map(fn, inputs, MapOptions) calls fn on every element of `inputs` (a std::tuple / std::pair
+//     element is spread into several arguments) and returns a cf::MapResults range yielding the
+//     results in input order; see cf/core/executor.h for timeout, chunksize and buffersize.
+//     fn is copied once and called concurrently from the workers, as an lvalue.
+//   * Threads start lazily, one per Submit that finds no idle worker, up to max_workers; idle
+//     threads are reused first. They are named "<prefix>_<n>" (n = 0, 1, ...), cut to Linux's
+//     15 characters keeping "_<n>"; the default prefix is "ThreadPoolExecutor-<k>", k counting
+//     the executors created without a prefix.
+//   * initializer runs once in each worker thread before its first task. If it throws, the
+//     error is printed to stderr and the pool is broken: every queued future fails with its own
+//     cf::BrokenThreadPool("A thread initializer failed, the thread pool is not usable
+//     anymore"), and every later Submit/Map throws it.
+//
+// State machine:
+//
+//   running ──Shutdown(wait, cancel_futures)──► shut down ──(queue drained, workers exit)──►
+//     │            Submit/Map throw cf::ShutdownError("cannot schedule new futures after
+//     │            shutdown"); queued calls still run unless cancel_futures, which cancels them
+//     │            (their waiters wake at once, SEMANTICS deviation 1)
+//     └──initializer throws──► broken: Submit/Map throw cf::BrokenThreadPool
+//
+// Shutdown is idempotent; the destructor is Shutdown(/*wait=*/true).
+//
+// Thread safety: every method may be called from any thread concurrently, including from tasks
+// running on this executor and from done-callbacks: a task may Submit to its own executor, and
+// Shutdown(true) called from a task waits for every other worker but never for its own thread
+// (the executor's destructor joins it later). A task may even drop the last reference to its
+// executor: the destructor then runs on that worker and leaves the worker's own thread to exit
+// by itself.
+// Happens-before: everything before Submit() happens-before the call runs; the call and the
+// destruction of its copied arguments happen-before any observation of its completion
+// (Result(), Done(), Wait(), done-callbacks). Shutdown(true) returning (from outside the
+// executor's workers) happens-after every task that ran on the executor.
+//
+// Differences from CPython (see shared/SEMANTICS.md): no keyword arguments, no initargs (bind
+// them into the initializer), futures cancelled by Shutdown(cancel_futures=true) are done for
+// cf::Wait/cf::AsCompleted too, and a failed initializer is reported on stderr instead of the
+// "concurrent.futures" logger.
+//
+// Example:
+//   cf::ThreadPoolExecutor pool({.max_workers = 4, .thread_name_prefix = "io"});
+//   cf::Future<int> f = pool.Submit([](int a, int b) { return a * b; }, 6, 7);
+//   int product = f.Result(absl::Seconds(5));            // 42, or throws what the call threw
+//   for (std::string& s : pool.Map([](int i) { return std::to_string(i); },
+//                                  std::views::iota(0, 10))) {
+//     std::cout << s << "\n";
+//   }
+//   pool.Shutdown();  // or let the destructor do it
+#ifndef CF_THREAD_POOL_THREAD_POOL_EXECUTOR_H_
+#define CF_THREAD_POOL_THREAD_POOL_EXECUTOR_H_
+
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "cf/core/errors.h"
+#include "cf/core/executor.h"
+#include "cf/core/future.h"
+#include "cf/core/internal/map.h"
+#include "cf/thread_pool/internal/task.h"
+#include "cf/thread_pool/internal/worker_pool.h"
+
+namespace cf {
+
+namespace internal {
+class ThreadPoolExecutorPeer;
+}  // namespace internal
+
+class ThreadPoolExecutor {
+ public:
+  struct Options {
+    // At most this many threads. 0: Python's default, min(32, CPUs of this process + 4).
+    // Negative: std::invalid_argument("max_workers must be greater than 0").
+    int max_workers = 0;
+    // Thread names "<thread_name_prefix>_<n>"; empty: "ThreadPoolExecutor-<k>".
+    std::string thread_name_prefix;
+    // Runs once in each worker before its first task; if it throws, the pool is broken.
+    std::function<void()> initializer;
+  };
+
+  // Default options.
+  ThreadPoolExecutor();
+  // At most max_workers threads; std::invalid_argument("max_workers must be greater than 0")
+  // unless max_workers > 0 (Python's ThreadPoolExecutor(max_workers=0) is an error too).
+  explicit ThreadPoolExecutor(int max_workers);
+  explicit ThreadPoolExecutor(Options options);
+
+  ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
+  ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
+
+  // Shutdown(/*wait=*/true): queued calls run, then every worker is joined.
+  ~ThreadPoolExecutor();
+
+  // Schedules fn(args...) — on decayed copies, as std::thread does — and returns its future.
+  // Never blocks on running tasks. Throws cf::ShutdownError after Shutdown(),
+  // cf::BrokenThreadPool once an initializer failed, and whatever copying fn or args throws.
+  template <typename F, typename... Args>
+  auto Submit(F&& fn, Args&&... args) {
+    static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                  "cf::ThreadPoolExecutor::Submit(fn, args...): fn cannot be called with (copies "
+                  "of) these arguments as rvalues; check the argument types, or wrap fn in a "
+                  "lambda");
+    using T = internal::SubmitResultOf<F, Args...>;
+    auto* task = new internal::TaskState<T, std::decay_t<F>, std::decay_t<Args>...>(
+        std::forward<F>(fn), std::forward<Args>(args)...);
+    Future<T> future = internal::FutureAccess::FromTypedState<T>(task);
+    pool_->Push(task);
+    return future;
+  }
+
+  // Calls fn on every element of `inputs` (see the file comment and cf/core/executor.h) and
+  // returns the results as a MapResults range, in input order. An lvalue range is referenced
+  // and must outlive the results while inputs remain to be pulled (buffersize > 0); an rvalue
+  // range is moved in. Throws std::invalid_argument for bad options, and what Submit throws
+  // for the chunks submitted at the call.
+  template <typename F, typename Range>
+  requires std::ranges::input_range<Range>
+  auto Map(F&& fn, Range&& inputs, MapOptions options = {}) {
+    ValidateMapOptions(options);
+    using Fn = std::decay_t<F>;
+    using Item = std::ranges::range_value_t<std::remove_reference_t<Range>>;
+    static_assert(internal::kMapInvocable<Fn, Item>,
+                  "cf::ThreadPoolExecutor::Map(fn, inputs): fn cannot be called with an element "
+                  "of inputs (nor with the elements of a tuple/pair element as separate "
+                  "arguments)");
+    using R = internal::MapResultOf<Fn, Item>;
+    auto shared_fn = std::make_shared<Fn>(std::forward<F>(fn));
+    auto submit =
+        [shared_fn = std::move(shared_fn), pool = pool_](
+            internal::MapItems<Item>&& items) -> std::optional<Future<internal::MapChunk<R>>> {
+      // Like Python's map holding only a weakref to its executor: once the executor is
+      // destroyed, no more inputs are submitted and the iteration ends after those in flight.
+      if (pool->orphaned()) return std::nullopt;
+      using Chunk = internal::MapChunk<R>;
+      auto run = [](std::shared_ptr<Fn>&& f, internal::MapItems<Item>&& chunk) -> Chunk {
+        return internal::RunMapChunk<R>(*f, chunk);
+      };
+      auto* task =
+          new internal::TaskState<Chunk, decltype(run), std::shared_ptr<Fn>,
+                                  internal::MapItems<Item>>(run, shared_fn, std::move(items));
+      Future<Chunk> future = internal::FutureAccess::FromTypedState<Chunk>(task);
+      pool->Push(task);
+      return future;
+    };
+    return internal::MakeMapResults<R>(std::forward<Range>(inputs), options, std::move(submit));
+  }
+  // Map over a braced list: pool.Map(fn, {1, 2, 3}).
+  template <typename F, typename T>
+  auto Map(F&& fn, std::initializer_list<T> inputs, MapOptions options = {}) {
+    return Map(std::forward<F>(fn), std::vector<T>(inputs), options);
+  }
+
+  // Python's shutdown(wait=True, *, cancel_futures=False); idempotent. After it, Submit and Map
+  // throw cf::ShutdownError. cancel_futures cancels every queued call that has not started.
+  // wait blocks until every queued call ran and every worker exited (when called from one of
+  // this executor's tasks: every other worker).
+  void Shutdown(bool wait = true, bool cancel_futures = false);
+
+  // The most threads this executor runs.
+  int max_workers() const;
+
+ private:
+  friend class internal::ThreadPoolExecutorPeer;
+
+  std::shared_ptr<internal::WorkerPool> pool_;
+};
+
+}  // namespace cf
+
+#endif  // CF_THREAD_POOL_THREAD_POOL_EXECUTOR_H_

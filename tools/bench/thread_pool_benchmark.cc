@@ -1,0 +1,466 @@
+// thread_pool_benchmark — cf::ThreadPoolExecutor side by side with its C++ peers, in one process.
+//
+// Peers: Boost.Asio thread_pool + use_future (std::future), boost::executors::basic_thread_pool +
+// boost::async (boost::future), std::async(std::launch::async) (a thread per call), and oneTBB
+// task_group in a task_arena (no futures at all: a lower bound for queueing cost).
+//
+// Scenarios (issue 3), each as BM_<Library>_<Scenario>:
+//   Submit200kNoop      submit 200,000 no-op calls, then wait for every future; 2 workers.
+//                       std::async runs 20,000 per iteration (it starts a thread per call and
+//                       would take ~10 s for 200k); every figure is per task.
+//   SubmitResultLatency submit one no-op call and wait for its result, over and over; reports
+//                       the p50 and p99 of that round trip (microseconds). 2 workers.
+//   SumOfSquares/<w>    16 CPU-bound calls (a sum of squares over 4M integers each) on w = 1 or 2
+//                       workers; the summary shows the speedup time(1) / time(2).
+//   MemoryPerPendingTask  both workers blocked on a gate, 1,000,000 no-op calls queued behind
+//                       it; reports the growth of resident memory (RSS) and of malloc's bytes in
+//                       use, per queued call: the task and the shared state behind the future
+//                       it returns (the vector holding the 8-byte handles is reserved before
+//                       the baseline).
+//
+// After the Google Benchmark output, a summary table prints cf's figures and its ratio to each
+// peer from this same run. tools/bench/thread_pool_python.py runs the same scenarios with
+// Python's ThreadPoolExecutor and, given this binary's JSON output, prints cf/Python ratios.
+//
+//   ./bazelw run --config=opt //tools/bench:thread_pool_benchmark --
+//       --benchmark_out=/tmp/tp.json --benchmark_out_format=json   (one command)
+//   python3 tools/bench/thread_pool_python.py --cf-json /tmp/tp.json
+
+#define BOOST_THREAD_VERSION 5
+#define BOOST_THREAD_PROVIDES_EXECUTORS
+
+#include <malloc.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "benchmark/benchmark.h"
+#include "boost/asio/post.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "boost/asio/use_future.hpp"
+#include "boost/thread/executors/basic_thread_pool.hpp"
+#include "boost/thread/future.hpp"
+#include "cf/thread_pool/thread_pool_executor.h"
+#include "oneapi/tbb/task_arena.h"
+#include "oneapi/tbb/task_group.h"
+
+namespace {
+
+constexpr int kWorkers = 2;
+constexpr int kNoopTasks = 200'000;
+constexpr int kStdAsyncTasks = 20'000;
+constexpr int kCpuTasks = 16;
+constexpr uint64_t kSquaresPerTask = 4'000'000;
+constexpr int kPendingTasks = 1'000'000;
+
+void Noop() {}
+
+uint64_t SumOfSquares(uint64_t n) {
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    sum += i * i;
+    benchmark::DoNotOptimize(sum);  // keep the loop: no closed form, no vectorization
+  }
+  return sum;
+}
+
+size_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  size_t total_pages = 0;
+  size_t resident_pages = 0;
+  statm >> total_pages >> resident_pages;
+  return resident_pages * static_cast<size_t>(sysconf(_SC_PAGESIZE));
+}
+
+size_t HeapBytesInUse() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;
+}
+
+// ---- The libraries, behind one shape: Submit(fn) -> a future; Get(future) waits for it. ------
+
+class Cf {
+ public:
+  static constexpr char kName[] = "Cf";
+  explicit Cf(int workers) : pool_(workers) {}
+  template <typename F>
+  auto Submit(F fn) {
+    return pool_.Submit(std::move(fn));
+  }
+  template <typename Fut>
+  static void Get(Fut& f) {
+    f.Result();
+  }
+
+ private:
+  cf::ThreadPoolExecutor pool_;
+};
+
+class Asio {
+ public:
+  static constexpr char kName[] = "Asio";
+  explicit Asio(int workers) : pool_(workers) {}
+  ~Asio() { pool_.join(); }
+  template <typename F>
+  auto Submit(F fn) {
+    return boost::asio::post(pool_, boost::asio::use_future(std::move(fn)));
+  }
+  template <typename Fut>
+  static void Get(Fut& f) {
+    f.get();
+  }
+
+ private:
+  boost::asio::thread_pool pool_;
+};
+
+class BoostExecutors {
+ public:
+  static constexpr char kName[] = "BoostExecutors";
+  explicit BoostExecutors(int workers) : pool_(workers) {}
+  template <typename F>
+  auto Submit(F fn) {
+    return boost::async(pool_, std::move(fn));
+  }
+  template <typename Fut>
+  static void Get(Fut& f) {
+    f.get();
+  }
+
+ private:
+  boost::executors::basic_thread_pool pool_;
+};
+
+class StdAsync {
+ public:
+  static constexpr char kName[] = "StdAsync";
+  explicit StdAsync(int /*workers: a thread per call*/) {}
+  template <typename F>
+  auto Submit(F fn) {
+    return std::async(std::launch::async, std::move(fn));
+  }
+  template <typename Fut>
+  static void Get(Fut& f) {
+    f.get();
+  }
+};
+
+// oneTBB has no futures: a task_group in an arena of `workers` threads (the caller takes one
+// slot while it waits). Submit returns nothing; WaitAll waits for the group.
+class Tbb {
+ public:
+  static constexpr char kName[] = "Tbb";
+  explicit Tbb(int workers) : arena_(workers) {}
+  template <typename F>
+  void Run(F fn) {
+    arena_.execute([&] { group_.run(std::move(fn)); });
+  }
+  void WaitAll() {
+    arena_.execute([&] { group_.wait(); });
+  }
+
+ private:
+  tbb::task_arena arena_;
+  tbb::task_group group_;
+};
+
+// ---- Scenarios ------------------------------------------------------------------------------
+
+template <typename Lib>
+void BM_Submit200kNoop(benchmark::State& state) {
+  const int tasks = std::is_same_v<Lib, StdAsync> ? kStdAsyncTasks : kNoopTasks;
+  Lib lib(kWorkers);
+  using Fut = decltype(lib.Submit(&Noop));
+  std::vector<Fut> futures;
+  futures.reserve(tasks);
+  for (auto _ : state) {
+    for (int i = 0; i < tasks; ++i) futures.push_back(lib.Submit(&Noop));
+    for (Fut& f : futures) Lib::Get(f);
+    futures.clear();
+  }
+  state.SetItemsProcessed(state.iterations() * tasks);
+}
+
+void BM_Tbb_Submit200kNoop(benchmark::State& state) {
+  Tbb tbb(kWorkers);
+  for (auto _ : state) {
+    for (int i = 0; i < kNoopTasks; ++i) tbb.Run(&Noop);
+    tbb.WaitAll();
+  }
+  state.SetItemsProcessed(state.iterations() * kNoopTasks);
+}
+
+void ReportPercentiles(benchmark::State& state, std::vector<double>& samples_us) {
+  if (samples_us.empty()) return;
+  std::sort(samples_us.begin(), samples_us.end());
+  auto at = [&](double q) {
+    return samples_us[std::min(samples_us.size() - 1, static_cast<size_t>(q * samples_us.size()))];
+  };
+  state.counters["p50_us"] = at(0.50);
+  state.counters["p90_us"] = at(0.90);
+  state.counters["p99_us"] = at(0.99);
+}
+
+template <typename Lib>
+void BM_SubmitResultLatency(benchmark::State& state) {
+  Lib lib(kWorkers);
+  std::vector<double> samples_us;
+  samples_us.reserve(1 << 20);
+  for (auto _ : state) {
+    const absl::Time start = absl::Now();
+    auto f = lib.Submit(&Noop);
+    Lib::Get(f);
+    samples_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
+  }
+  ReportPercentiles(state, samples_us);
+}
+
+void BM_Tbb_SubmitResultLatency(benchmark::State& state) {
+  Tbb tbb(kWorkers);
+  std::vector<double> samples_us;
+  samples_us.reserve(1 << 20);
+  for (auto _ : state) {
+    const absl::Time start = absl::Now();
+    tbb.Run(&Noop);
+    tbb.WaitAll();
+    samples_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - start));
+  }
+  ReportPercentiles(state, samples_us);
+}
+
+template <typename Lib>
+void BM_SumOfSquares(benchmark::State& state) {
+  Lib lib(static_cast<int>(state.range(0)));
+  auto task = [] { return SumOfSquares(kSquaresPerTask); };
+  using Fut = decltype(lib.Submit(task));
+  std::vector<Fut> futures;
+  for (auto _ : state) {
+    for (int i = 0; i < kCpuTasks; ++i) futures.push_back(lib.Submit(task));
+    for (Fut& f : futures) Lib::Get(f);
+    futures.clear();
+  }
+  state.SetItemsProcessed(state.iterations() * kCpuTasks);
+}
+
+void BM_Tbb_SumOfSquares(benchmark::State& state) {
+  Tbb tbb(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    for (int i = 0; i < kCpuTasks; ++i) tbb.Run([] { SumOfSquares(kSquaresPerTask); });
+    tbb.WaitAll();
+  }
+  state.SetItemsProcessed(state.iterations() * kCpuTasks);
+}
+
+void ReportMemory(benchmark::State& state, size_t rss_before, size_t heap_before) {
+  const size_t rss_after = ResidentBytes();
+  const size_t heap_after = HeapBytesInUse();
+  state.counters["rss_bytes_per_task"] =
+      static_cast<double>(rss_after - std::min(rss_after, rss_before)) / kPendingTasks;
+  state.counters["heap_bytes_per_task"] =
+      static_cast<double>(heap_after - std::min(heap_after, heap_before)) / kPendingTasks;
+}
+
+template <typename Lib>
+void BM_MemoryPerPendingTask(benchmark::State& state) {
+  for (auto _ : state) {
+    Lib lib(kWorkers);
+    absl::Notification gate;
+    absl::BlockingCounter blocked(kWorkers);
+    auto block = [&] {
+      blocked.DecrementCount();
+      gate.WaitForNotification();
+    };
+    using GateFut = decltype(lib.Submit(block));
+    std::vector<GateFut> gates;
+    for (int i = 0; i < kWorkers; ++i) gates.push_back(lib.Submit(block));
+    blocked.Wait();
+    using Fut = decltype(lib.Submit(&Noop));
+    std::vector<Fut> futures;
+    futures.reserve(kPendingTasks);
+    malloc_trim(0);
+    const size_t rss_before = ResidentBytes();
+    const size_t heap_before = HeapBytesInUse();
+    for (int i = 0; i < kPendingTasks; ++i) futures.push_back(lib.Submit(&Noop));
+    ReportMemory(state, rss_before, heap_before);
+    gate.Notify();
+    for (GateFut& f : gates) Lib::Get(f);
+    for (Fut& f : futures) Lib::Get(f);
+  }
+}
+
+void BM_Tbb_MemoryPerPendingTask(benchmark::State& state) {
+  for (auto _ : state) {
+    Tbb tbb(kWorkers);
+    absl::Notification gate;
+    absl::BlockingCounter blocked(1);  // the arena's one worker thread; the caller submits
+    tbb.Run([&] {
+      blocked.DecrementCount();
+      gate.WaitForNotification();
+    });
+    blocked.Wait();
+    malloc_trim(0);
+    const size_t rss_before = ResidentBytes();
+    const size_t heap_before = HeapBytesInUse();
+    for (int i = 0; i < kPendingTasks; ++i) tbb.Run(&Noop);
+    ReportMemory(state, rss_before, heap_before);
+    gate.Notify();
+    tbb.WaitAll();
+  }
+}
+
+// ---- Registration and the summary -----------------------------------------------------------
+
+template <typename Lib>
+void RegisterFor() {
+  const std::string lib = Lib::kName;
+  benchmark::RegisterBenchmark(("BM_" + lib + "_Submit200kNoop").c_str(), &BM_Submit200kNoop<Lib>)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(std::is_same_v<Lib, StdAsync> ? 0.1 : 1.0);
+  benchmark::RegisterBenchmark(("BM_" + lib + "_SubmitResultLatency").c_str(),
+                               &BM_SubmitResultLatency<Lib>)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond)
+      ->Iterations(std::is_same_v<Lib, StdAsync> ? 2'000 : 50'000);
+  if (!std::is_same_v<Lib, StdAsync>) {
+    benchmark::RegisterBenchmark(("BM_" + lib + "_SumOfSquares").c_str(), &BM_SumOfSquares<Lib>)
+        ->Arg(1)
+        ->Arg(2)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(1.0);
+    benchmark::RegisterBenchmark(("BM_" + lib + "_MemoryPerPendingTask").c_str(),
+                                 &BM_MemoryPerPendingTask<Lib>)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
+}
+
+void RegisterTbb() {
+  benchmark::RegisterBenchmark("BM_Tbb_Submit200kNoop", &BM_Tbb_Submit200kNoop)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(1.0);
+  benchmark::RegisterBenchmark("BM_Tbb_SubmitResultLatency", &BM_Tbb_SubmitResultLatency)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond)
+      ->Iterations(50'000);
+  benchmark::RegisterBenchmark("BM_Tbb_SumOfSquares", &BM_Tbb_SumOfSquares)
+      ->Arg(1)
+      ->Arg(2)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->MinTime(1.0);
+  benchmark::RegisterBenchmark("BM_Tbb_MemoryPerPendingTask", &BM_Tbb_MemoryPerPendingTask)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond)
+      ->Iterations(1);
+}
+
+// Prints the usual console output and remembers each run for the summary.
+class SummaryReporter : public benchmark::ConsoleReporter {
+ public:
+  struct Figures {
+    double real_time_ns = 0;
+    std::map<std::string, double> counters;
+  };
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+      Figures& f = figures_[run.run_name.str()];
+      f.real_time_ns = run.real_accumulated_time / static_cast<double>(run.iterations) * 1e9;
+      for (const auto& [name, counter] : run.counters) f.counters[name] = counter.value;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  // "BM_Cf_Submit200kNoop" without the /real_time etc. suffixes.
+  const Figures* Find(const std::string& prefix) const {
+    for (const auto& [name, figures] : figures_) {
+      if (name == prefix || name.rfind(prefix + "/", 0) == 0) return &figures;
+    }
+    return nullptr;
+  }
+
+  void PrintSummary() const {
+    const char* libs[] = {"Cf", "Asio", "BoostExecutors", "StdAsync", "Tbb"};
+    std::printf("\nSummary (this run; ratio = cf's advantage over the peer, > 1 is better)\n");
+    std::printf("%-16s %18s %18s %18s %18s\n", "library", "no-op tasks/s", "latency p50/p99 us",
+                "CPU speedup 2w/1w", "bytes/pending task");
+    const Figures* cf_noop = Find("BM_Cf_Submit200kNoop");
+    const Figures* cf_lat = Find("BM_Cf_SubmitResultLatency");
+    for (const char* lib : libs) {
+      const std::string l = lib;
+      const Figures* noop = Find("BM_" + l + "_Submit200kNoop");
+      const Figures* lat = Find("BM_" + l + "_SubmitResultLatency");
+      const Figures* cpu1 = Find("BM_" + l + "_SumOfSquares/1");
+      const Figures* cpu2 = Find("BM_" + l + "_SumOfSquares/2");
+      const Figures* mem = Find("BM_" + l + "_MemoryPerPendingTask");
+      std::string noop_s = "-", lat_s = "-", cpu_s = "-", mem_s = "-";
+      if (noop != nullptr) {
+        const double rate = noop->counters.at("items_per_second");
+        noop_s = absl::StrFormat("%.2fM", rate / 1e6);
+        if (cf_noop != nullptr && l != "Cf") {
+          noop_s += absl::StrFormat(" (%.1fx)", cf_noop->counters.at("items_per_second") / rate);
+        }
+      }
+      if (lat != nullptr && lat->counters.count("p50_us") != 0) {
+        lat_s =
+            absl::StrFormat("%.1f/%.1f", lat->counters.at("p50_us"), lat->counters.at("p99_us"));
+        if (cf_lat != nullptr && l != "Cf") {
+          lat_s += absl::StrFormat(" (%.1fx)",
+                                   lat->counters.at("p50_us") / cf_lat->counters.at("p50_us"));
+        }
+      }
+      if (cpu1 != nullptr && cpu2 != nullptr) {
+        cpu_s = absl::StrFormat("%.2fx", cpu1->real_time_ns / cpu2->real_time_ns);
+      }
+      if (mem != nullptr) {
+        mem_s = absl::StrFormat("%.0f rss, %.0f heap", mem->counters.at("rss_bytes_per_task"),
+                                mem->counters.at("heap_bytes_per_task"));
+      }
+      std::printf("%-16s %18s %18s %18s %18s\n", lib, noop_s.c_str(), lat_s.c_str(), cpu_s.c_str(),
+                  mem_s.c_str());
+    }
+    std::printf(
+        "(Tbb: task_group without futures; its latency is a run+wait in which the caller may run "
+        "the task itself. StdAsync: a thread per call, 20k calls per iteration.)\n");
+  }
+
+ private:
+  std::map<std::string, Figures> figures_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  RegisterFor<Cf>();
+  RegisterFor<Asio>();
+  RegisterFor<BoostExecutors>();
+  RegisterFor<StdAsync>();
+  RegisterTbb();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  SummaryReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintSummary();
+  benchmark::Shutdown();
+  return 0;
+}
