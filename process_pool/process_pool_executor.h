@@ -67,6 +67,8 @@ namespace cf {
 
 namespace internal {
 
+class ProcessPoolExecutorPeer;
+
 // The result type a task's future holds: R decayed (void stays void).
 template <typename R>
 using TaskValue = std::conditional_t<std::is_void_v<R>, void, std::decay_t<R>>;
@@ -158,10 +160,10 @@ class ProcessPoolExecutor {
     // 0: workers live as long as the pool; N > 0: a worker is replaced after N tasks.
     int max_tasks_per_child = 0;
     // Runs once in every worker before its first task; if it throws, the pool is broken.
-    TaskCall initializer;
+    TaskCall initializer{};
     // The program kSpawn and kForkServer start (default: this program); it must call
     // cf::InitProcessPool(argc, argv) first in main(). See cf_worker_binary() in defs.bzl.
-    std::string worker_binary;
+    std::string worker_binary{};
   };
 
   ProcessPoolExecutor();
@@ -231,6 +233,7 @@ class ProcessPoolExecutor {
   StartMethod start_method() const;
 
  private:
+  friend class internal::ProcessPoolExecutorPeer;  // tests
   static internal::PoolConfig MakeConfig(Options options);
   std::shared_ptr<internal::PoolCore> core_;
   StartMethod start_method_;

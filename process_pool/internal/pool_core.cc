@@ -196,6 +196,15 @@ std::vector<pid_t> PoolCore::worker_pids() const {
   return pids;
 }
 
+bool PoolCore::AwaitSettledForTesting(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !broken_.empty() || pending_.empty() ||
+           static_cast<int>(live_.size()) >= config_.max_workers;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
+}
+
 bool PoolCore::HasWorkLocked() const {
   if (!pending_.empty()) return true;
   for (const auto& w : workers_) {

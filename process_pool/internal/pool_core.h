@@ -15,8 +15,9 @@
 //   A cancelled task is dropped when its turn comes (Start() returns false).
 //
 // Dispatch: an idle worker (nothing in flight) gets the next task; when every worker is busy and
-// fewer than max_workers exist, a new worker is started; when max_workers are busy, each takes
-// up to kWindow tasks, so the next call is already in its pipe when it finishes one.
+// fewer than max_workers exist, a new worker is started; otherwise the task waits in pending_,
+// cancellable, until a worker is free. A worker holds at most kWindow calls (1: a call sitting
+// in a worker's pipe would be "running" yet not started, which SEMANTICS deviation 2 rules out).
 //
 // The pool breaks (Python's BrokenProcessPool) when a worker dies while work is pending or in
 // flight, when a worker fails to start or its initializer throws, when a worker's stream is
@@ -87,8 +88,8 @@ struct PoolConfig {
 
 class PoolCore {
  public:
-  // Calls in flight per worker once every worker is busy.
-  static constexpr int kWindow = 2;
+  // Calls in flight per worker.
+  static constexpr int kWindow = 1;
 
   explicit PoolCore(PoolConfig config);
   PoolCore(const PoolCore&) = delete;
@@ -106,6 +107,9 @@ class PoolCore {
   void SignalWorkers(int sig);
   std::vector<pid_t> worker_pids() const;
   int max_workers() const { return config_.max_workers; }
+  // Tests: blocks until the manager has started every worker the queued work calls for (the
+  // queue is empty, or max_workers are alive), or `timeout` passes; returns whether it has.
+  bool AwaitSettledForTesting(absl::Duration timeout) const;
 
  private:
   struct Worker;

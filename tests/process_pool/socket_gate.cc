@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -27,7 +28,22 @@ namespace {
 
 std::atomic<int64_t> next_gate{1};
 
-// Abstract socket address "\0cf-gate-<pid>-<n>" for gate id (pid << 24 | n).
+// Tests run in sandboxes with their own pid namespaces, so a pid does not name a process
+// uniquely among concurrently running tests; a random nonce per process does.
+int64_t ProcessNonce() {
+  static const int64_t nonce = [] {
+    uint32_t value = 0;
+    std::FILE* f = std::fopen("/dev/urandom", "rb");
+    if (f != nullptr) {
+      if (std::fread(&value, sizeof(value), 1, f) != 1) value = 0;
+      std::fclose(f);
+    }
+    return static_cast<int64_t>((value ^ static_cast<uint32_t>(getpid())) & 0x7fffffff);
+  }();
+  return nonce;
+}
+
+// Abstract socket address "\0cf-gate-<nonce>-<n>" for gate id (nonce << 24 | n).
 socklen_t GateAddress(int64_t id, sockaddr_un& addr) {
   memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
@@ -114,7 +130,7 @@ class SocketGate::Server {
 };
 
 SocketGate::SocketGate()
-    : id_((static_cast<int64_t>(getpid()) << 24) | next_gate.fetch_add(1)),
+    : id_((ProcessNonce() << 24) | next_gate.fetch_add(1)),
       server_(std::make_unique<Server>(id_)) {}
 
 SocketGate::~SocketGate() = default;

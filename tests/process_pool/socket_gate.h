@@ -2,7 +2,8 @@
 // the process pool's counterpart of InProcessGate, with the same interface, so the executor
 // behaviour suite runs unchanged on ProcessPoolExecutor.
 //
-// The test process serves an abstract Unix socket named after its pid and the gate's number; a
+// The test process serves an abstract Unix socket named after a per-process nonce and the gate's
+// number; a
 // task (a CF_TASK function running in a worker, however it was started) connects, which counts
 // as an arrival, and blocks reading until the gate opens (the server writes one byte to every
 // connection, now and later). A worker that is killed just drops its connection.
@@ -27,7 +28,7 @@ class SocketGate {
   // Opens the gate and stops serving.
   ~SocketGate();
 
-  // Names this gate across processes: the test process's pid and the gate's number.
+  // Names this gate across processes: a random nonce of the test process and the gate's number.
   int64_t id() const { return id_; }
   void Open();
   // Connections (tasks that reached the gate) so far.
