@@ -324,7 +324,7 @@ struct TaskOutcome {
 };
 
 // Runs the call(s) in a kCall/kInitialize payload and encodes the outcome into *outcome (reusing
-// its buffer). Does not throw: every failure — a malformed payload, an unknown task, an
+// its buffer). Does not throw (short of std::bad_alloc while encoding a failure): every failure — a malformed payload, an unknown task, an
 // exception from decoding, from the task or from encoding its result — becomes a kException
 // outcome describing it (the exception a task threw keeps its type, see exception.h).
 void RunTaskCall(absl::Span<const char> call_payload, TaskOutcome* outcome);

@@ -180,8 +180,8 @@ class FrameReader {
   FrameReader& operator=(const FrameReader&) = delete;
 
   // Blocks until a whole frame arrived (OK), the stream ended, an error, or `deadline`. Reuses
-  // frame->payload's capacity. On kDeadlineExceeded the bytes already read are kept, and the
-  // next call continues the same frame.
+  // frame->payload's capacity; after an error *frame is unspecified. On kDeadlineExceeded the
+  // bytes already read are kept, and the next call continues the same frame.
   absl::Status ReadInto(Frame* frame, absl::Time deadline = absl::InfiniteFuture());
   // The same, returning the frame.
   absl::StatusOr<Frame> Read(absl::Time deadline = absl::InfiniteFuture());
