@@ -339,12 +339,14 @@ absl::Status ForkServer::ReadMessages(absl::Duration timeout, pid_t want_fork_re
                                       pid_t* forked) {
   const absl::Time deadline =
       timeout == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + timeout;
+  bool got_any = false;
   for (;;) {
     ServerMessage m;
     const ssize_t n = recv(control_.get(), &m, sizeof(m), MSG_DONTWAIT);
     if (n == static_cast<ssize_t>(sizeof(m))) {
       if (m.type == 'X') {
         exit_statuses_[m.pid] = m.status;
+        got_any = true;
       } else if (m.type == 'P' && want_fork_reply != 0) {
         *forked = m.pid;
         return absl::OkStatus();
@@ -357,8 +359,10 @@ absl::Status ForkServer::ReadMessages(absl::Duration timeout, pid_t want_fork_re
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return Errno("recv(fork server)");
     if (n > 0) return absl::DataLossError("fork server: short message");
-    // Nothing there: done unless we are waiting for something.
-    if (want_fork_reply == 0 && timeout <= absl::ZeroDuration()) return absl::OkStatus();
+    // Nothing more there: done, unless we wait for a fork reply or for a first report.
+    if (want_fork_reply == 0 && (got_any || timeout <= absl::ZeroDuration())) {
+      return absl::OkStatus();
+    }
     const absl::Time now = absl::Now();
     if (now >= deadline) {
       return absl::DeadlineExceededError(
