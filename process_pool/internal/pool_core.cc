@@ -362,7 +362,11 @@ void PoolCore::StartWorker() {
   std::vector<Delivery> deliveries;
   if (!proc.ok()) {
     std::string detail = absl::StrCat("could not start a worker: ", proc.status().message());
-    if (config_.start_method != StartMethod::kFork) {
+    // A fork server that started but exited or stayed silent: the usual cause is a main()
+    // without cf::InitProcessPool. (A program that cannot be executed at all says so itself.)
+    const absl::StatusCode code = proc.status().code();
+    if (code == absl::StatusCode::kFailedPrecondition ||
+        code == absl::StatusCode::kDeadlineExceeded) {
       absl::StrAppend(&detail, "; ", MissingInitHint(config_));
     }
     Break(detail, deliveries);

@@ -131,6 +131,23 @@ TEST(ProcessPoolStartMethodTest, WorkerProgramWithoutInitProcessPoolBreaksThePoo
   }
 }
 
+TEST(ProcessPoolStartMethodTest, DedicatedWorkerBinary) {
+  // cf_worker_binary: a separate program runs the tasks (here: the same CF_TASK registrations).
+  for (StartMethod method : {StartMethod::kSpawn, StartMethod::kForkServer}) {
+    SCOPED_TRACE(MethodName(method));
+    ProcessPoolExecutor pool({.max_workers = 2,
+                              .start_method = method,
+                              .worker_binary = Runfile("tests/process_pool/test_worker")});
+    const int pid = pool.Submit(&GetPid).Result(kBound);
+    EXPECT_NE(pid, getpid());
+    std::ifstream exe_name("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm;
+    exe_name >> comm;
+    EXPECT_EQ(comm, "test_worker");
+    EXPECT_EQ(pool.Submit(&Mul, 6, 7).Result(kBound), 42);
+  }
+}
+
 TEST(ProcessPoolStartMethodTest, MissingWorkerBinaryBreaksThePoolWithItsName) {
   ProcessPoolExecutor pool({.max_workers = 1,
                             .start_method = StartMethod::kSpawn,
