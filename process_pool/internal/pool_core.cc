@@ -38,6 +38,8 @@ namespace cf::internal {
 namespace {
 
 constexpr size_t kStagingSize = 64 * 1024;
+constexpr size_t kMaxSparePayload = 64 << 20;
+constexpr size_t kSpliceThreshold = 256 << 10;  // payloads at least this big are vmsplice()d
 constexpr char kBrokenFuture[] =
     "A process in the process pool was terminated abruptly while the future was running or "
     "pending.";
@@ -239,7 +241,15 @@ void PoolCore::Run() {
       }
     }
     if (!deliveries.empty()) {
-      for (Delivery& d : deliveries) d.Run();
+      for (Delivery& d : deliveries) {
+        d.Run();
+        // Keep one big payload buffer for the next frame (bounded, so one huge result does not
+        // pin its memory for the pool's lifetime).
+        const size_t capacity = d.frame.payload.capacity();
+        if (capacity > spare_payload_.capacity() && capacity <= kMaxSparePayload) {
+          spare_payload_ = std::move(d.frame.payload);
+        }
+      }
       deliveries.clear();
       continue;  // callbacks may have submitted more work
     }
@@ -434,6 +444,26 @@ void PoolCore::QueueFrame(Worker& w, FrameKind kind, std::uint64_t id,
 
 void PoolCore::FlushOutput(Worker& w) {
   while (!w.out.empty() && !w.eof) {
+    // A big payload whose header is out goes by vmsplice: the pipe references its pages instead
+    // of copying them. Safe: the payload belongs to an in-flight task, which stays alive (and
+    // unchanged) until the worker has read the whole call and replied.
+    Worker::Out& first = w.out.front();
+    if (first.written >= kFrameHeaderSize &&
+        first.payload.size() - (first.written - kFrameHeaderSize) >= kSpliceThreshold) {
+      const size_t offset = first.written - kFrameHeaderSize;
+      iovec iov{const_cast<char*>(first.payload.data()) + offset, first.payload.size() - offset};
+      const ssize_t n = vmsplice(w.proc.to_worker.get(), &iov, 1, SPLICE_F_NONBLOCK);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        ConsumeSigpipe();
+        w.out.clear();
+        return;
+      }
+      first.written += static_cast<size_t>(n);
+      if (first.written == kFrameHeaderSize + first.payload.size()) w.out.pop_front();
+      continue;
+    }
     iovec iov[64];
     int n = 0;
     for (auto it = w.out.begin(); it != w.out.end() && n < 62; ++it) {
@@ -444,6 +474,7 @@ void PoolCore::FlushOutput(Worker& w) {
       } else {
         skip -= kFrameHeaderSize;
       }
+      if (it->payload.size() - skip >= kSpliceThreshold) break;  // header now, payload spliced
       if (it->payload.size() > skip) {
         iov[n++] = {const_cast<char*>(it->payload.data()) + skip, it->payload.size() - skip};
       }
@@ -470,6 +501,10 @@ void PoolCore::FlushOutput(Worker& w) {
 }
 
 void PoolCore::ReadInput(Worker& w, std::vector<Delivery>& deliveries) {
+  if (w.decoder.AtFrameBoundary() && spare_payload_.capacity() > 0) {
+    w.decoder.RecycleBuffer(std::move(spare_payload_));
+    spare_payload_ = ByteBuffer();
+  }
   for (;;) {
     while (w.staged_begin < w.staged_end) {
       absl::StatusOr<size_t> taken = w.decoder.Append(

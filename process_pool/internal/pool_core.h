@@ -151,6 +151,7 @@ class PoolCore {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<ForkServer> fork_server_;
   std::uint64_t next_task_id_ = 1;
+  ByteBuffer spare_payload_;  // a delivered frame's buffer, reused for the next big frame
   bool broken_local_ = false;
 };
 

@@ -13,8 +13,8 @@
 //                  kGoodbye before a planned exit (kShutdown)
 // EOF on the call pipe (the pool is gone) ends the worker at once.
 //
-// Results are written as soon as a call finishes, except while more calls are already buffered:
-// then replies are gathered and written together (fewer system calls for tiny tasks).
+// The worker tunes malloc (mallopt) to keep large buffers between calls: it is cf's own
+// process, and big arguments and results otherwise cost a page fault per 4 KiB on every call.
 #ifndef CF_PROCESS_POOL_INTERNAL_WORKER_LOOP_H_
 #define CF_PROCESS_POOL_INTERNAL_WORKER_LOOP_H_
 
