@@ -505,6 +505,9 @@ void PoolCore::ReadInput(Worker& w, std::vector<Delivery>& deliveries) {
     w.decoder.RecycleBuffer(std::move(spare_payload_));
     spare_payload_ = ByteBuffer();
   }
+  // Set when a read returned less than asked: poll() tells when there is more (saves the
+  // read() that would only say EAGAIN).
+  bool drained = false;
   for (;;) {
     while (w.staged_begin < w.staged_end) {
       absl::StatusOr<size_t> taken = w.decoder.Append(
@@ -541,10 +544,12 @@ void PoolCore::ReadInput(Worker& w, std::vector<Delivery>& deliveries) {
         continue;
       }
     } else {
+      if (drained) return;  // the last read came back short: the pipe is empty for now
       n = read(w.proc.from_worker.get(), w.staging.get(), kStagingSize);
       if (n > 0) {
         w.staged_begin = 0;
         w.staged_end = static_cast<size_t>(n);
+        drained = static_cast<size_t>(n) < kStagingSize;
         continue;
       }
     }
