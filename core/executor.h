@@ -10,7 +10,9 @@
 //     Map() is called — even if the results are never iterated. buffersize N > 0 pulls and
 //     submits N chunks at the call, and one more chunk each time iteration moves to the next
 //     chunk (before waiting for it), so an unbounded input such as std::views::iota(0) works
-//     and exactly N chunks are pulled while nobody iterates.
+//     and exactly N chunks are pulled while nobody iterates. If the executor is destroyed
+//     meanwhile, no more inputs are pulled and the iteration ends quietly after the chunks
+//     already submitted (Python's map holds only a weak reference to its executor).
 //   * Timeout. `timeout` counts from the Map() call and covers the whole iteration. When it runs
 //     out while waiting for a chunk, that chunk's task is cancelled (if it has not started),
 //     iteration throws cf::TimeoutError and ends.

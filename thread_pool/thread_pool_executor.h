@@ -33,14 +33,14 @@
 //
 // Thread safety: every method may be called from any thread concurrently, including from tasks
 // running on this executor and from done-callbacks: a task may Submit to its own executor, and
-// Shutdown(true) called from a task waits for every other worker but never for its own thread
-// (the executor's destructor joins it later). A task may even drop the last reference to its
-// executor: the destructor then runs on that worker and leaves the worker's own thread to exit
-// by itself.
-// Happens-before: everything before Submit() happens-before the call runs; the call and the
-// destruction of its copied arguments happen-before any observation of its completion
-// (Result(), Done(), Wait(), done-callbacks). Shutdown(true) returning (from outside the
-// executor's workers) happens-after every task that ran on the executor.
+// Shutdown(true) called from a task waits for every other worker but never for its own thread,
+// nor for other tasks that are themselves in Shutdown (the destructor joins the threads later). A
+// task may even drop the last reference to its executor: the destructor then runs on that worker
+// and leaves the worker's own thread to exit by itself. Happens-before: everything before Submit()
+// happens-before the call runs; the call and the destruction of its copied arguments happen-before
+// any observation of its completion (Result(), Done(), Wait(), done-callbacks). Shutdown(true)
+// returning (from outside the executor's workers) happens-after every task that ran on the
+// executor.
 //
 // Differences from CPython (see shared/SEMANTICS.md): no keyword arguments, no initargs (bind
 // them into the initializer), futures cancelled by Shutdown(cancel_futures=true) are done for

@@ -241,6 +241,21 @@ TEST(ThreadPoolExecutorTest, ShutdownFromATaskDoesNotDeadlock) {
   }
 }
 
+TEST(ThreadPoolExecutorTest, ShutdownFromTwoTasksAtOnceDoesNotDeadlock) {
+  ThreadPoolExecutor pool(2);
+  Latch both_running(2);
+  auto task = [&] {
+    both_running.CountDown();
+    EXPECT_TRUE(both_running.Wait());
+    pool.Shutdown(/*wait=*/true);
+    return 1;
+  };
+  Future<int> a = pool.Submit(task);
+  Future<int> b = pool.Submit(task);
+  EXPECT_EQ(a.Result(kBound), 1);
+  EXPECT_EQ(b.Result(kBound), 1);
+}
+
 TEST(ThreadPoolExecutorTest, ShutdownFromADoneCallbackDoesNotDeadlock) {
   ThreadPoolExecutor pool(2);
   absl::Notification called;

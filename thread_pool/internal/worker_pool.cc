@@ -71,8 +71,10 @@ std::string NextDefaultThreadNamePrefix() {
 WorkerPool::WorkerPool(Config config) : config_(std::move(config)) {}
 
 WorkerPool::~WorkerPool() {
-  // Shutdown(wait=true) has joined every worker but, possibly, the one running this destructor
-  // (a worker held the last reference): that one cannot join itself.
+  // Normally a Shutdown(wait=true) from outside the workers has joined them all. When a worker
+  // held the last reference (a task destroyed the executor), the workers were waited for but
+  // not joined: join them now, except the one running this destructor, which cannot join
+  // itself and is detached (it is on its way out).
   std::vector<std::thread> threads;
   Task* leftover = nullptr;
   {
@@ -256,28 +258,29 @@ void WorkerPool::Shutdown(bool wait, bool cancel_futures) {
   }
   if (!wait) return;
 
-  const bool in_worker = current_pool == this;
+  if (current_pool == this) {
+    // Called from one of our tasks (or a callback it ran): wait for every other worker to
+    // exit, except those that are themselves waiting here (two tasks calling Shutdown(true) at
+    // once would otherwise wait for each other). Nothing is joined from a worker: a worker
+    // still inside a task cannot be joined yet; a later Shutdown from outside, or the
+    // destructor, joins them all.
+    absl::MutexLock lock(&mu_);
+    ++workers_in_shutdown_;
+    auto others_exited = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return live_ <= workers_in_shutdown_;
+    };
+    mu_.Await(absl::Condition(&others_exited));
+    --workers_in_shutdown_;
+    return;
+  }
   std::vector<std::thread> threads;
   {
     absl::MutexLock lock(&mu_);
-    const int may_remain = in_worker ? 1 : 0;  // a worker does not wait for itself
-    auto exited = [this, may_remain]()
-                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ <= may_remain; };
-    mu_.Await(absl::Condition(&exited));
+    auto all_exited = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ == 0; };
+    mu_.Await(absl::Condition(&all_exited));
     threads.swap(threads_);
   }
-  std::vector<std::thread> keep;
-  for (std::thread& t : threads) {
-    if (t.get_id() == std::this_thread::get_id()) {
-      keep.push_back(std::move(t));  // joined by a later Shutdown or the destructor
-    } else {
-      t.join();
-    }
-  }
-  if (!keep.empty()) {
-    absl::MutexLock lock(&mu_);
-    for (std::thread& t : keep) threads_.push_back(std::move(t));
-  }
+  for (std::thread& t : threads) t.join();  // each has left WorkerMain: returns at once
 }
 
 int WorkerPool::threads_started() const {

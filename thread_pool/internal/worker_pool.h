@@ -79,7 +79,8 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   void Push(Task* task);
 
   // Python's shutdown(wait, cancel_futures): see the file comment. With wait, blocks until
-  // every worker has exited — every worker but the calling one when called from a worker.
+  // every worker has exited and joins them — or, when called from a worker, until every other
+  // worker has exited or is itself blocked here (then joins nothing).
   void Shutdown(bool wait, bool cancel_futures);
 
   int max_workers() const { return config_.max_workers; }
@@ -122,7 +123,8 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   int idle_ ABSL_GUARDED_BY(mu_) = 0;      // inside NextTask(): spinning, sleeping or checking
   int spinning_ ABSL_GUARDED_BY(mu_) = 0;
   int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
-  int wakeups_ ABSL_GUARDED_BY(mu_) = 0;  // signals sent to sleepers not yet awake
+  int wakeups_ ABSL_GUARDED_BY(mu_) = 0;              // signals sent to sleepers not yet awake
+  int workers_in_shutdown_ ABSL_GUARDED_BY(mu_) = 0;  // workers blocked in Shutdown(wait)
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
 };
