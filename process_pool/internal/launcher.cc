@@ -125,6 +125,27 @@ absl::StatusOr<pid_t> Spawn(const std::string& binary, const std::string& role,
   return pid;
 }
 
+// The parent's side of a started worker: its pidfd and the parent's two pipe ends. Kills and
+// reaps a child whose pidfd cannot be opened.
+absl::StatusOr<WorkerProcess> Finish(pid_t pid, UniqueFd call_write, UniqueFd result_read,
+                                     bool is_child) {
+  absl::StatusOr<UniqueFd> pidfd = PidFdOpen(pid);
+  if (!pidfd.ok()) {
+    if (is_child) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    return pidfd.status();
+  }
+  WorkerProcess worker;
+  worker.pid = pid;
+  worker.pidfd = *std::move(pidfd);
+  worker.to_worker = std::move(call_write);
+  worker.from_worker = std::move(result_read);
+  worker.is_child = is_child;
+  return worker;
+}
+
 }  // namespace
 
 void UniqueFd::Reset(int fd) {
@@ -162,19 +183,7 @@ absl::StatusOr<WorkerProcess> ForkWorker(WorkerMain worker_main) {
     UnblockAllSignals();
     _exit(worker_main(kWorkerInFd, kWorkerOutFd));
   }
-  WorkerProcess worker;
-  worker.pid = pid;
-  absl::StatusOr<UniqueFd> pidfd = PidFdOpen(pid);
-  if (!pidfd.ok()) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return pidfd.status();
-  }
-  worker.pidfd = *std::move(pidfd);
-  worker.to_worker = std::move(call_write);
-  worker.from_worker = std::move(result_read);
-  worker.is_child = true;
-  return worker;
+  return Finish(pid, std::move(call_write), std::move(result_read), /*is_child=*/true);
 }
 
 absl::StatusOr<WorkerProcess> SpawnWorker(const std::string& binary) {
@@ -185,19 +194,7 @@ absl::StatusOr<WorkerProcess> SpawnWorker(const std::string& binary) {
       binary, RoleValue("worker", absl::StrCat(kWorkerInFd, ",", kWorkerOutFd)),
       {call_read.get(), result_write.get()});
   if (!pid.ok()) return pid.status();
-  WorkerProcess worker;
-  worker.pid = *pid;
-  absl::StatusOr<UniqueFd> pidfd = PidFdOpen(*pid);
-  if (!pidfd.ok()) {
-    kill(*pid, SIGKILL);
-    waitpid(*pid, nullptr, 0);
-    return pidfd.status();
-  }
-  worker.pidfd = *std::move(pidfd);
-  worker.to_worker = std::move(call_write);
-  worker.from_worker = std::move(result_read);
-  worker.is_child = true;
-  return worker;
+  return Finish(*pid, std::move(call_write), std::move(result_read), /*is_child=*/true);
 }
 
 absl::StatusOr<int> ReapChild(const WorkerProcess& worker, absl::Duration timeout) {
@@ -407,15 +404,7 @@ absl::StatusOr<WorkerProcess> ForkServer::Fork() {
   if (pid <= 0) {
     return absl::ErrnoToStatus(-pid, "process pool: the fork server could not fork a worker");
   }
-  WorkerProcess worker;
-  worker.pid = pid;
-  absl::StatusOr<UniqueFd> pidfd = PidFdOpen(pid);
-  if (!pidfd.ok()) return pidfd.status();
-  worker.pidfd = *std::move(pidfd);
-  worker.to_worker = std::move(call_write);
-  worker.from_worker = std::move(result_read);
-  worker.is_child = false;
-  return worker;
+  return Finish(pid, std::move(call_write), std::move(result_read), /*is_child=*/false);
 }
 
 absl::StatusOr<int> ForkServer::WorkerExitStatus(pid_t pid, absl::Duration timeout) {
