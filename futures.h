@@ -6,6 +6,9 @@
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
 #include "cf/core/wait.h"
+#include "cf/process_pool/process_pool_executor.h"
+#include "cf/serialization/task.h"
+#include "cf/serialization/wire.h"
 #include "cf/thread_pool/thread_pool_executor.h"
 
 #endif  // CF_FUTURES_H_

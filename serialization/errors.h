@@ -1,0 +1,26 @@
+// cf/serialization/errors.h — cf::SerializationError: bytes that do not decode.
+//
+// Thrown (or carried inside an absl::Status) when a payload is malformed: it ends early, has
+// bytes left over, declares a container larger than the bytes that remain, holds an invalid
+// variant index or bool, or a cereal loader rejected it. Like every cf error it derives from
+// cf::Error, and it crosses processes as itself.
+//
+// Thread safety: immutable after construction.
+//
+// Example:
+//   try { ... } catch (const cf::SerializationError& e) { LOG(ERROR) << e.what(); }
+#ifndef CF_SERIALIZATION_ERRORS_H_
+#define CF_SERIALIZATION_ERRORS_H_
+
+#include "cf/core/errors.h"
+
+namespace cf {
+
+class SerializationError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace cf
+
+#endif  // CF_SERIALIZATION_ERRORS_H_

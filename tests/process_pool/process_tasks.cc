@@ -1,0 +1,90 @@
+#include "tests/process_pool/process_tasks.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cf/serialization/task.h"
+#include "tests/executor_behaviour/tasks.h"
+#include "tests/process_pool/socket_gate.h"
+
+namespace cf::testing {
+namespace {
+
+std::string& InitStatus() {
+  static std::string* status = new std::string("uninitialized");
+  return *status;
+}
+
+struct UnregisteredError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void Segfault() { DieOfSegfault(); }
+
+}  // namespace
+
+int GetPid() { return getpid(); }
+int GetPidAfterGate(int64_t gate, int unused) {
+  SocketGate::Pass(gate, unused);
+  return getpid();
+}
+int CrashWithSegfault(int) { Segfault(); }
+int ExitWithCode(int code) { ExitLikeATask(code); }
+int Abort(int) { std::abort(); }
+int CrashAfterGate(int64_t gate) {
+  SocketGate::Pass(gate, 0);
+  Segfault();
+}
+int CrashWithData(std::string) { Segfault(); }
+std::vector<std::uint8_t> Echo(std::vector<std::uint8_t> data) { return data; }
+void SetInitStatus(std::string status) { InitStatus() = std::move(status); }
+std::string GetInitStatus() { return InitStatus(); }
+void FailingInitializer(std::string message) { throw std::invalid_argument(message); }
+int ThrowOutOfRange(std::string message) { throw std::out_of_range(message); }
+int ThrowUnregisteredType(std::string message) { throw UnregisteredError(message); }
+int ThrowInt(int value) { throw value; }
+Hostile PassHostile(Hostile, int result_on_save, int result_on_load) {
+  return Hostile{result_on_save, result_on_load};
+}
+int NotRegistered(int x) { return x; }
+
+}  // namespace cf::testing
+
+#if defined(__SANITIZE_ADDRESS__)
+// LeakSanitizer's hook: a worker that exit()s in the middle of a task on purpose is not checked
+// for leaks (everything it held is still in use when it stops).
+extern "C" int __lsan_is_turned_off() { return cf::testing::exiting_like_a_task ? 1 : 0; }
+#endif
+
+// The executor behaviour suite's tasks.
+CF_TASK(cf::testing::Pow);
+CF_TASK(cf::testing::Mul);
+CF_TASK(cf::testing::Add);
+CF_TASK(cf::testing::Abs);
+CF_TASK(cf::testing::Identity);
+CF_TASK(cf::testing::ToString);
+CF_TASK(cf::testing::DivMod);
+CF_TASK(cf::testing::ThrowRuntimeError);
+CF_TASK(cf::testing::SocketGate::Pass);
+// This file's.
+CF_TASK(cf::testing::GetPid);
+CF_TASK(cf::testing::GetPidAfterGate);
+CF_TASK(cf::testing::CrashWithSegfault);
+CF_TASK(cf::testing::ExitWithCode);
+CF_TASK(cf::testing::Abort);
+CF_TASK(cf::testing::CrashAfterGate);
+CF_TASK(cf::testing::CrashWithData);
+CF_TASK(cf::testing::Echo);
+CF_TASK(cf::testing::SetInitStatus);
+CF_TASK(cf::testing::GetInitStatus);
+CF_TASK(cf::testing::FailingInitializer);
+CF_TASK(cf::testing::ThrowOutOfRange);
+CF_TASK(cf::testing::ThrowUnregisteredType);
+CF_TASK(cf::testing::ThrowInt);
+CF_TASK(cf::testing::PassHostile);

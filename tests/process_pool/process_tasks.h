@@ -1,0 +1,95 @@
+// Tasks for the process-pool tests: registered with CF_TASK in process_tasks.cc (together with
+// the executor behaviour suite's tasks), so every worker, however started, can run them.
+#ifndef CF_TESTS_PROCESS_POOL_PROCESS_TASKS_H_
+#define CF_TESTS_PROCESS_POOL_PROCESS_TASKS_H_
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cf::testing {
+
+int GetPid();
+int GetPidAfterGate(int64_t gate, int unused);
+// Dies the way the name says, inside the task.
+int CrashWithSegfault(int unused);
+int ExitWithCode(int code);
+int Abort(int unused);
+// Dies with SIGSEGV after blocking on the gate (test_shutdown_deadlock).
+int CrashAfterGate(int64_t gate);
+// Crashes; the argument is big (test_crash_big_data).
+int CrashWithData(std::string data);
+std::vector<std::uint8_t> Echo(std::vector<std::uint8_t> data);
+// The initializer test: remembers a value per worker process, and reads it back.
+void SetInitStatus(std::string status);
+std::string GetInitStatus();
+void FailingInitializer(std::string message);
+// Throws std::out_of_range(message).
+int ThrowOutOfRange(std::string message);
+// Throws a type the parent cannot rebuild (becomes cf::RemoteError).
+int ThrowUnregisteredType(std::string message);
+// Throws something that is not a std::exception.
+int ThrowInt(int value);
+
+// A value whose (de)serialization misbehaves on purpose, in the process that does it:
+// kind 0: fine; 1: throws std::runtime_error; 2: SIGSEGV; 3: exit(7).
+// Dies of SIGSEGV for real: under ASan the sanitizer's own handler would otherwise turn the
+// signal into a report and exit code 1.
+[[noreturn]] inline void DieOfSegfault() {
+  signal(SIGSEGV, SIG_DFL);
+  raise(SIGSEGV);
+  _exit(99);  // not reached
+}
+
+// exit(code), as a task calling exit() would; LeakSanitizer's check at exit is skipped (the
+// worker is torn down mid-stream, and the check would change the exit code).
+// Set by ExitLikeATask; read by __lsan_is_turned_off() in process_tasks.cc.
+inline bool exiting_like_a_task = false;
+[[noreturn]] inline void ExitLikeATask(int code) {
+  exiting_like_a_task = true;
+  std::exit(code);
+}
+
+inline void Misbehave(int kind, const char* where) {
+  switch (kind) {
+    case 1:
+      throw std::runtime_error(std::string("Hostile: error while ") + where);
+    case 2:
+      DieOfSegfault();
+    case 3:
+      ExitLikeATask(7);
+    default:
+      break;
+  }
+}
+
+struct Hostile {
+  int on_save = 0;
+  int on_load = 0;
+  template <class Archive>
+  void save(Archive& archive) const {
+    Misbehave(on_save, "saving");
+    archive(on_save, on_load);
+  }
+  template <class Archive>
+  void load(Archive& archive) {
+    archive(on_save, on_load);
+    Misbehave(on_load, "loading");
+  }
+};
+// Takes a Hostile argument (decoding it in the worker misbehaves per on_load) and returns one
+// whose encoding in the worker misbehaves per `result_on_save` and whose decoding in the parent
+// misbehaves per `result_on_load`.
+Hostile PassHostile(Hostile argument, int result_on_save, int result_on_load);
+
+// Not registered: Submit must refuse it.
+int NotRegistered(int x);
+
+}  // namespace cf::testing
+
+#endif  // CF_TESTS_PROCESS_POOL_PROCESS_TASKS_H_

@@ -1,0 +1,177 @@
+// Google Benchmark suite for cf::ProcessPoolExecutor (issue 5), next to the same workloads in
+// tools/bench/process_pool_python.py (Python's ProcessPoolExecutor, same start method):
+//
+//   BM_ProcessPool_SubmitNoop/<method>       no-op Submit throughput, one task per call, 2 workers
+//   BM_ProcessPool_MapChunked/<method>       Map(chunksize=1000) over 1M ints, 2 workers
+//   BM_ProcessPool_FirstResult/<method>      constructing the pool → the first result
+//   BM_ProcessPool_Echo16MB/<method>         echo of a 16 MB std::vector<uint8_t>
+//   BM_Pipe_Plain16MB                        16 MB through a plain pipe between two threads
+//   BM_ProcessPool_SumOfSquares/<workers>    CPU-bound Map, 1 and 2 workers (the speedup)
+//
+// main() calls cf::InitProcessPool, so this binary serves as its own spawned workers.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <numeric>
+#include <thread>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "cf/process_pool/process_pool_executor.h"
+#include "cf/serialization/task.h"
+
+namespace cf {
+namespace {
+
+int Noop(int x) { return x; }
+std::vector<std::uint8_t> Echo(std::vector<std::uint8_t> data) { return data; }
+// The seeds' CPU-bound example: sum of i*i for i < n.
+int64_t SumOfSquares(int64_t n) {
+  int64_t total = 0;
+  for (int64_t i = 0; i < n; ++i) total += i * i;
+  return total;
+}
+
+}  // namespace
+}  // namespace cf
+
+CF_TASK(cf::Noop);
+CF_TASK(cf::Echo);
+CF_TASK(cf::SumOfSquares);
+
+namespace cf {
+namespace {
+
+StartMethod Method(int64_t index) {
+  switch (index) {
+    case 0:
+      return StartMethod::kFork;
+    case 1:
+      return StartMethod::kForkServer;
+    default:
+      return StartMethod::kSpawn;
+  }
+}
+
+void MethodArgs(benchmark::internal::Benchmark* b) {
+  b->ArgName("method(0=fork,1=forkserver,2=spawn)");
+  for (int i = 0; i < 3; ++i) b->Arg(i);
+}
+
+ProcessPoolExecutor::Options PoolOptions(int64_t method, int workers) {
+  ProcessPoolExecutor::Options options;
+  options.max_workers = workers;
+  options.start_method = Method(method);
+  return options;
+}
+
+void BM_ProcessPool_SubmitNoop(benchmark::State& state) {
+  constexpr int kTasks = 20'000;
+  ProcessPoolExecutor pool(PoolOptions(state.range(0), 2));
+  pool.Submit(&Noop, 0).Result();  // workers up
+  pool.Submit(&Noop, 0).Result();
+  for (auto _ : state) {
+    std::vector<Future<int>> futures;
+    futures.reserve(kTasks);
+    for (int i = 0; i < kTasks; ++i) futures.push_back(pool.Submit(&Noop, i));
+    for (auto& f : futures) benchmark::DoNotOptimize(f.Result());
+  }
+  state.SetItemsProcessed(state.iterations() * kTasks);
+}
+BENCHMARK(BM_ProcessPool_SubmitNoop)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ProcessPool_MapChunked(benchmark::State& state) {
+  constexpr int kItems = 1'000'000;
+  ProcessPoolExecutor pool(PoolOptions(state.range(0), 2));
+  pool.Submit(&Noop, 0).Result();
+  std::vector<int> inputs(kItems);
+  std::iota(inputs.begin(), inputs.end(), 0);
+  for (auto _ : state) {
+    int64_t sum = 0;
+    for (int r : pool.Map(&Noop, inputs, {.chunksize = 1000})) sum += r;
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * kItems);
+}
+BENCHMARK(BM_ProcessPool_MapChunked)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ProcessPool_FirstResult(benchmark::State& state) {
+  for (auto _ : state) {
+    ProcessPoolExecutor pool(PoolOptions(state.range(0), 2));
+    benchmark::DoNotOptimize(pool.Submit(&Noop, 1).Result());
+    state.PauseTiming();  // shutting down is not part of it
+    pool.Shutdown();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(BM_ProcessPool_FirstResult)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ProcessPool_Echo16MB(benchmark::State& state) {
+  ProcessPoolExecutor pool(PoolOptions(state.range(0), 2));
+  std::vector<std::uint8_t> data(16 << 20, 7);
+  pool.Submit(&Noop, 0).Result();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pool.Submit(&Echo, data).Result().size());
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(data.size()));
+}
+BENCHMARK(BM_ProcessPool_Echo16MB)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_Pipe_Plain16MB(benchmark::State& state) {
+  constexpr size_t kBytes = 16 << 20;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    state.SkipWithError("pipe2");
+    return;
+  }
+  fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+  std::vector<char> out(kBytes, 7), in(kBytes);
+  for (auto _ : state) {
+    std::thread writer([&] {
+      size_t done = 0;
+      while (done < kBytes) {
+        const ssize_t n = write(fds[1], out.data() + done, kBytes - done);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+    });
+    size_t done = 0;
+    while (done < kBytes) {
+      const ssize_t n = read(fds[0], in.data() + done, kBytes - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    writer.join();
+  }
+  close(fds[0]);
+  close(fds[1]);
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(kBytes));
+}
+BENCHMARK(BM_Pipe_Plain16MB)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ProcessPool_SumOfSquares(benchmark::State& state) {
+  const int workers = static_cast<int>(state.range(0));
+  ProcessPoolExecutor pool(PoolOptions(0, workers));
+  for (int i = 0; i < workers; ++i) pool.Submit(&Noop, 0).Result();
+  const std::vector<int64_t> inputs(8, 20'000'000);
+  for (auto _ : state) {
+    int64_t total = 0;
+    for (int64_t r : pool.Map(&SumOfSquares, inputs)) total += r;
+    benchmark::DoNotOptimize(total);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(inputs.size()));
+}
+BENCHMARK(BM_ProcessPool_SumOfSquares)->ArgName("workers")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace cf
+
+int main(int argc, char** argv) {
+  cf::InitProcessPool(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
