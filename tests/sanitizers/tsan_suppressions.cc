@@ -10,8 +10,17 @@
 // this suppression is narrower). Every report from the tests is this one, inside abseil;
 // nothing in cf's own code is suppressed. The core tests need it as well: link this library, or
 // run them with TSAN_OPTIONS=suppressions=<a file with the line below>.
+//
+// libstdc++ false positive: an exception object travels between threads inside a
+// std::exception_ptr (a future's stored exception, rethrown by Result() in another thread), and
+// libstdc++ counts its references with atomics in code that is not built with TSan. When the
+// last reference goes in a different thread than the one that caught it (say the catching
+// thread's future was a temporary and the executor's thread drops the last copy), TSan sees the
+// delete in exception_ptr::_M_release but not the atomic ordering before it. Only that
+// libstdc++ function is suppressed.
 #if defined(__SANITIZE_THREAD__)
 extern "C" const char* __tsan_default_suppressions() {
-  return "race:absl::*synchronization_internal::Waiter::Post\n";
+  return "race:absl::*synchronization_internal::Waiter::Post\n"
+         "race:std::__exception_ptr::exception_ptr::_M_release\n";
 }
 #endif
