@@ -322,6 +322,47 @@ TEST(ThreadPoolExecutorTest, ShutdownCancelRunsCallbacksOfCancelledFutures) {
   gate.Open();
 }
 
+// A worker that finds a long queue takes a batch of tasks at once (worker_pool.h). Tasks parked
+// in a batch behind a blocked task are still cancelled by Shutdown(cancel_futures), at once.
+TEST(ThreadPoolExecutorTest, ShutdownCancelsTasksParkedInABatch) {
+  ThreadPoolExecutor pool(1);
+  testing::InProcessGate first;
+  testing::InProcessGate second;
+  Future<int> f1 = pool.Submit(&testing::InProcessGate::Pass, first.id(), 1);
+  ASSERT_TRUE(first.AwaitArrivals(1, kBound));
+  Future<int> f2 = pool.Submit(&testing::InProcessGate::Pass, second.id(), 2);
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 39; ++i) queued.push_back(pool.Submit([i] { return i; }));
+  first.Open();  // the worker now takes f2 and a batch of the tasks behind it, and blocks on f2
+  ASSERT_TRUE(second.AwaitArrivals(1, kBound));
+  pool.Shutdown(/*wait=*/false, /*cancel_futures=*/true);
+  for (const Future<int>& f : queued) EXPECT_TRUE(f.Cancelled());
+  second.Open();
+  EXPECT_EQ(f2.Result(kBound), 2);
+}
+
+// An idle worker takes the tasks parked in another worker's batch while that worker is blocked.
+TEST(ThreadPoolExecutorTest, IdleWorkerStealsTasksParkedInABatch) {
+  ThreadPoolExecutor pool(2);
+  testing::InProcessGate a;
+  testing::InProcessGate b;
+  testing::InProcessGate c;
+  Future<int> fa = pool.Submit(&testing::InProcessGate::Pass, a.id(), 0);
+  Future<int> fb = pool.Submit(&testing::InProcessGate::Pass, b.id(), 0);
+  ASSERT_TRUE(a.AwaitArrivals(1, kBound));
+  ASSERT_TRUE(b.AwaitArrivals(1, kBound));  // both workers are blocked
+  Future<int> fc = pool.Submit(&testing::InProcessGate::Pass, c.id(), 0);
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 39; ++i) queued.push_back(pool.Submit([i] { return i; }));
+  a.Open();  // that worker takes fc with a batch behind it and blocks on c
+  ASSERT_TRUE(c.AwaitArrivals(1, kBound));
+  b.Open();  // the other worker must run all 39, including those parked behind fc
+  for (int i = 0; i < 39; ++i) EXPECT_EQ(queued[i].Result(kBound), i);
+  EXPECT_FALSE(fc.Done());
+  c.Open();
+  EXPECT_EQ(fc.Result(kBound), 0);
+}
+
 // The last reference to the executor may be dropped by one of its own tasks: the destructor then
 // runs on a worker, which does not wait for itself.
 TEST(ThreadPoolExecutorTest, ExecutorDestroyedByItsOwnTask) {

@@ -80,8 +80,7 @@ WorkerPool::~WorkerPool() {
   {
     absl::MutexLock lock(&mu_);
     threads.swap(threads_);
-    leftover = std::exchange(head_, nullptr);
-    tail_ = nullptr;
+    leftover = TakeAllUnclaimedLocked();
   }
   for (std::thread& t : threads) {
     if (!t.joinable()) continue;
@@ -136,7 +135,10 @@ void WorkerPool::Push(Task* task) {
 
 void WorkerPool::SpawnLocked() {
   const int index = started_;
-  threads_.emplace_back([self = shared_from_this(), index] { self->WorkerMain(index); });
+  slots_.push_back(std::make_unique<Slot>());
+  Slot* slot = slots_.back().get();
+  threads_.emplace_back(
+      [self = shared_from_this(), index, slot] { self->WorkerMain(index, slot); });
   ++started_;
   ++starting_;
   ++live_;
@@ -150,7 +152,7 @@ void WorkerPool::MaybeWakeLocked() {
   }
 }
 
-void WorkerPool::WorkerMain(int index) {
+void WorkerPool::WorkerMain(int index, Slot* slot) {
   const std::string name = WorkerThreadName(config_.thread_name_prefix, index);
   pthread_setname_np(pthread_self(), name.c_str());  // best effort
   current_pool = this;
@@ -168,7 +170,13 @@ void WorkerPool::WorkerMain(int index) {
     --starting_;
   }
   if (initialized) {
-    while (Task* task = NextTask()) task->RunTask();
+    for (;;) {
+      // Claim the next task of this worker's batch; when it is used up, ask the pool.
+      const uint32_t i = slot->next.fetch_add(1, std::memory_order_relaxed);
+      Task* task = i < slot->count ? slot->tasks[i] : NextTask(*slot);
+      if (task == nullptr) break;
+      task->RunTask();
+    }
   } else {
     Break();
   }
@@ -177,20 +185,67 @@ void WorkerPool::WorkerMain(int index) {
   --live_;
 }
 
-Task* WorkerPool::NextTask() {
+Task* WorkerPool::PopLocked() {
+  Task* task = head_;
+  head_ = task->next_task;
+  if (head_ == nullptr) tail_ = nullptr;
+  task->next_task = nullptr;
+  if (--queued_ == 0 && !shutdown_) work_hint_.store(false, std::memory_order_relaxed);
+  return task;
+}
+
+Task* WorkerPool::StealLocked() {
+  for (const std::unique_ptr<Slot>& slot : slots_) {
+    if (slot->next.load(std::memory_order_relaxed) >= slot->count) continue;
+    const uint32_t i = slot->next.fetch_add(1, std::memory_order_relaxed);
+    if (i < slot->count) return slot->tasks[i];
+  }
+  return nullptr;
+}
+
+Task* WorkerPool::TakeAllUnclaimedLocked() {
+  Task* all = std::exchange(head_, nullptr);
+  Task* last = tail_;
+  tail_ = nullptr;
+  queued_ = 0;
+  if (!shutdown_) work_hint_.store(false, std::memory_order_relaxed);
+  for (const std::unique_ptr<Slot>& slot : slots_) {
+    const uint32_t first = slot->next.exchange(Slot::kEmptied, std::memory_order_relaxed);
+    for (uint32_t i = first; i < slot->count; ++i) {
+      Task* task = slot->tasks[i];
+      task->next_task = nullptr;
+      if (last == nullptr) {
+        all = task;
+      } else {
+        last->next_task = task;
+      }
+      last = task;
+    }
+  }
+  return all;
+}
+
+Task* WorkerPool::NextTask(Slot& slot) {
   mu_.Lock();
   ++idle_;
   for (;;) {
     if (head_ != nullptr) {
-      Task* task = head_;
-      head_ = task->next_task;
-      if (head_ == nullptr) tail_ = nullptr;
-      task->next_task = nullptr;
-      if (--queued_ == 0 && !shutdown_) work_hint_.store(false, std::memory_order_relaxed);
+      // A long queue is shared out in batches: this worker takes its part (at most kMaxBatch,
+      // leaving enough for the others) with this one lock acquisition.
+      const int64_t share = queued_ / (2 * static_cast<int64_t>(std::max(live_, 1)));
+      const uint32_t n = static_cast<uint32_t>(std::clamp<int64_t>(share, 1, kMaxBatch));
+      for (uint32_t i = 0; i < n; ++i) slot.tasks[i] = PopLocked();
+      slot.count = n;
+      slot.next.store(1, std::memory_order_relaxed);  // tasks[0] is returned now
       --idle_;
       MaybeWakeLocked();  // pass the wake-up on if more work is waiting than takers
       mu_.Unlock();
-      return task;
+      return slot.tasks[0];
+    }
+    if (Task* stolen = StealLocked()) {
+      --idle_;
+      mu_.Unlock();
+      return stolen;
     }
     if (shutdown_) {
       --idle_;
@@ -224,10 +279,7 @@ void WorkerPool::Break() {
   {
     absl::MutexLock lock(&mu_);
     broken_ = true;
-    failed = std::exchange(head_, nullptr);
-    tail_ = nullptr;
-    queued_ = 0;
-    if (!shutdown_) work_hint_.store(false, std::memory_order_relaxed);
+    failed = TakeAllUnclaimedLocked();
   }
   // Each future gets its own exception object (SEMANTICS deviation 3 / Python's thread pool).
   while (failed != nullptr) {
@@ -242,11 +294,7 @@ void WorkerPool::Shutdown(bool wait, bool cancel_futures) {
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
-    if (cancel_futures) {
-      cancelled = std::exchange(head_, nullptr);
-      tail_ = nullptr;
-      queued_ = 0;
-    }
+    if (cancel_futures) cancelled = TakeAllUnclaimedLocked();
     work_hint_.store(true, std::memory_order_relaxed);  // stop the spinner
     work_cv_.SignalAll();
   }

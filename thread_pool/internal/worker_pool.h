@@ -6,20 +6,25 @@
 //
 //   * One FIFO queue, an intrusive list of tasks under one mutex: pushing or popping a task
 //     allocates nothing.
+//   * Batches: when the queue is long, a worker moves up to kMaxBatch tasks into its own slot
+//     with one lock acquisition and claims them one by one without the lock (an atomic
+//     counter). A worker that finds the queue empty takes unclaimed tasks from other slots
+//     (work stealing), and Shutdown(cancel_futures) / Break claim every unclaimed task, so
+//     nothing parked in a slot escapes cancellation or hides from idle workers.
 //   * Threads start lazily: Push() starts a thread only when more tasks are queued than there
 //     are idle workers, and never more than max_workers (Python's _adjust_thread_count).
 //   * Wake-ups only when needed: a worker that finds the queue empty first polls it for a few
 //     tens of microseconds, yielding the CPU between looks (at most one such spinner at a
-//     time), then sleeps on a condition variable. Push()
-//     signals a sleeper only when more tasks are queued than workers already on their way (the
-//     spinner, workers signalled but not yet running, threads starting), and a worker that
-//     takes a task passes the signal on under the same rule. A steady stream of submissions is
-//     thus served by awake workers without a system call per task, while a burst of long tasks
-//     still wakes every worker.
-//   * Initializer failure (Break): the pool becomes broken; every queued task fails with its
-//     own BrokenThreadPool, and Push() throws BrokenThreadPool from then on.
+//     time), then sleeps on a condition variable. Push() signals a sleeper only when more tasks
+//     are queued than workers already on their way (the spinner, workers signalled but not yet
+//     running, threads starting), and a worker that takes a task passes the signal on under the
+//     same rule. A steady stream of submissions is thus served by awake workers without a
+//     system call per task, while a burst of long tasks still wakes every worker.
+//   * Initializer failure (Break): the pool becomes broken; every unclaimed task fails with
+//     its own BrokenThreadPool, and Push() throws BrokenThreadPool from then on.
 //   * Shutdown(wait, cancel_futures): Push() throws ShutdownError from then on; queued tasks
-//     still run unless cancel_futures; workers exit once the queue is empty.
+//     still run unless cancel_futures cancels every unclaimed one; workers exit once the queue
+//     and their batches are empty.
 //
 // State machine: open ──Shutdown()──► shut down (workers drain the queue and exit) ──► joined
 //                 └──initializer failure──► broken (queue failed; Shutdown() still required)
@@ -97,13 +102,31 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   bool AwaitIdleWorkers(int n, absl::Duration timeout) const;
 
  private:
+  // A worker's batch: tasks[0, count) were moved out of the queue together; `next` is the
+  // index of the first unclaimed one. tasks and count are written only by the owning worker,
+  // under mu_; any thread claims an index by incrementing `next` (the owner without mu_,
+  // everyone else under mu_), so each task is claimed exactly once.
+  static constexpr int kMaxBatch = 16;
+  struct alignas(64) Slot {
+    static constexpr uint32_t kEmptied = 1u << 30;  // `next` after Shutdown/Break took the rest
+    std::atomic<uint32_t> next{0};
+    uint32_t count = 0;
+    Task* tasks[kMaxBatch] = {};
+  };
+
   void SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeWakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void WorkerMain(int index);
-  // The next task for a worker, or nullptr when the worker should exit.
-  Task* NextTask();
+  Task* PopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // An unclaimed task from another worker's batch, or nullptr.
+  Task* StealLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Every task not yet claimed — queued or parked in a batch — as a list linked by next_task.
+  Task* TakeAllUnclaimedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WorkerMain(int index, Slot* slot);
+  // The next task for a worker whose batch is used up (refilling the batch from the queue when
+  // it is long), or nullptr when the worker should exit.
+  Task* NextTask(Slot& slot);
   void Spin() const;
-  // An initializer threw: fail every queued task, refuse new ones.
+  // An initializer threw: fail every unclaimed task, refuse new ones.
   void Break();
 
   const Config config_;
@@ -117,6 +140,7 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   std::atomic<bool> work_hint_{false};
   std::atomic<bool> orphaned_{false};
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);  // one per started thread
   int started_ ABSL_GUARDED_BY(mu_) = 0;   // threads started (never decreases)
   int starting_ ABSL_GUARDED_BY(mu_) = 0;  // started, not yet asked for a task
   int live_ ABSL_GUARDED_BY(mu_) = 0;      // started and not yet exited
