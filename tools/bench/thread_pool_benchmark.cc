@@ -15,11 +15,14 @@
 //   MemoryPerPendingTask  both workers blocked on a gate, 1,000,000 no-op calls queued behind
 //                       it; reports the growth of resident memory (RSS) and of malloc's bytes in
 //                       use, per queued call: the task and the shared state behind the future
-//                       it returns (the vector holding the 8-byte handles is reserved before
-//                       the baseline).
+//                       it returns (the vector holding the handles is allocated and touched
+//                       before the baseline). Measured in a fresh child process per library.
 //
-// After the Google Benchmark output, a summary table prints cf's figures and its ratio to each
-// peer from this same run. tools/bench/thread_pool_python.py runs the same scenarios with
+// By default every benchmark runs 5 times, the repetitions of all libraries shuffled together
+// (--benchmark_enable_random_interleaving), and the console shows medians: the 2-core VM has
+// slow and fast phases that would otherwise favour whichever library ran in a fast one. After
+// the Google Benchmark output, a summary table prints cf's medians and its ratio to each peer
+// from this same run. tools/bench/thread_pool_python.py runs the same scenarios with
 // Python's ThreadPoolExecutor and, given this binary's JSON output, prints cf/Python ratios.
 //
 //   ./bazelw run --config=opt //tools/bench:thread_pool_benchmark --
@@ -30,6 +33,8 @@
 #define BOOST_THREAD_PROVIDES_EXECUTORS
 
 #include <malloc.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -266,61 +271,139 @@ void BM_Tbb_SumOfSquares(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kCpuTasks);
 }
 
-void ReportMemory(benchmark::State& state, size_t rss_before, size_t heap_before) {
+// The memory scenario runs in a fresh copy of this binary (--cf_memory_probe=<library>), so
+// that memory freed by earlier benchmarks, kept by the allocators, does not hide the growth.
+struct MemoryFigures {
+  double rss_bytes_per_task = 0;
+  double heap_bytes_per_task = 0;
+};
+
+MemoryFigures Measure(size_t rss_before, size_t heap_before) {
   const size_t rss_after = ResidentBytes();
   const size_t heap_after = HeapBytesInUse();
-  state.counters["rss_bytes_per_task"] =
-      static_cast<double>(rss_after - std::min(rss_after, rss_before)) / kPendingTasks;
-  state.counters["heap_bytes_per_task"] =
-      static_cast<double>(heap_after - std::min(heap_after, heap_before)) / kPendingTasks;
+  return {
+      .rss_bytes_per_task =
+          static_cast<double>(rss_after - std::min(rss_after, rss_before)) / kPendingTasks,
+      .heap_bytes_per_task =
+          static_cast<double>(heap_after - std::min(heap_after, heap_before)) / kPendingTasks,
+  };
+}
+
+// Both workers blocked on a gate, then 1M no-op calls queued behind it. The vector holding the
+// futures is allocated and touched before the baseline: what grows is the per-task cost (the
+// task and the shared state behind its future).
+template <typename Lib>
+MemoryFigures ProbeMemory() {
+  Lib lib(kWorkers);
+  absl::Notification gate;
+  absl::BlockingCounter blocked(kWorkers);
+  auto block = [&] {
+    blocked.DecrementCount();
+    gate.WaitForNotification();
+  };
+  using GateFut = decltype(lib.Submit(block));
+  std::vector<GateFut> gates;
+  for (int i = 0; i < kWorkers; ++i) gates.push_back(lib.Submit(block));
+  blocked.Wait();
+  using Fut = decltype(lib.Submit(&Noop));
+  std::vector<Fut> futures(kPendingTasks);
+  malloc_trim(0);
+  const size_t rss_before = ResidentBytes();
+  const size_t heap_before = HeapBytesInUse();
+  for (int i = 0; i < kPendingTasks; ++i) futures[i] = lib.Submit(&Noop);
+  const MemoryFigures figures = Measure(rss_before, heap_before);
+  gate.Notify();
+  for (GateFut& f : gates) Lib::Get(f);
+  for (Fut& f : futures) Lib::Get(f);
+  return figures;
+}
+
+// oneTBB: one worker thread in the arena (the caller submits), no futures.
+template <>
+MemoryFigures ProbeMemory<Tbb>() {
+  Tbb tbb(kWorkers);
+  absl::Notification gate;
+  absl::BlockingCounter blocked(1);
+  tbb.Run([&] {
+    blocked.DecrementCount();
+    gate.WaitForNotification();
+  });
+  blocked.Wait();
+  malloc_trim(0);
+  const size_t rss_before = ResidentBytes();
+  const size_t heap_before = HeapBytesInUse();
+  for (int i = 0; i < kPendingTasks; ++i) tbb.Run(&Noop);
+  const MemoryFigures figures = Measure(rss_before, heap_before);
+  gate.Notify();
+  tbb.WaitAll();
+  return figures;
+}
+
+// Runs `<this binary> --cf_memory_probe=<library>` and reads the two figures it prints.
+bool RunMemoryProbe(const std::string& library, MemoryFigures& out, std::string& error) {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    error = "pipe failed";
+    return false;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, fds[0]);
+  const std::string flag = "--cf_memory_probe=" + library;
+  char exe[] = "/proc/self/exe";
+  char* child_argv[] = {exe, const_cast<char*>(flag.c_str()), nullptr};
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, exe, &actions, nullptr, child_argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  std::string output;
+  char buffer[256];
+  ssize_t n = 0;
+  while (spawned == 0 && (n = read(fds[0], buffer, sizeof(buffer))) > 0) output.append(buffer, n);
+  close(fds[0]);
+  int status = 0;
+  if (spawned != 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0 ||
+      std::sscanf(output.c_str(), "rss=%lf heap=%lf", &out.rss_bytes_per_task,
+                  &out.heap_bytes_per_task) != 2) {
+    error = "memory probe for " + library + " failed: " + output;
+    return false;
+  }
+  return true;
 }
 
 template <typename Lib>
 void BM_MemoryPerPendingTask(benchmark::State& state) {
   for (auto _ : state) {
-    Lib lib(kWorkers);
-    absl::Notification gate;
-    absl::BlockingCounter blocked(kWorkers);
-    auto block = [&] {
-      blocked.DecrementCount();
-      gate.WaitForNotification();
-    };
-    using GateFut = decltype(lib.Submit(block));
-    std::vector<GateFut> gates;
-    for (int i = 0; i < kWorkers; ++i) gates.push_back(lib.Submit(block));
-    blocked.Wait();
-    using Fut = decltype(lib.Submit(&Noop));
-    std::vector<Fut> futures;
-    futures.reserve(kPendingTasks);
-    malloc_trim(0);
-    const size_t rss_before = ResidentBytes();
-    const size_t heap_before = HeapBytesInUse();
-    for (int i = 0; i < kPendingTasks; ++i) futures.push_back(lib.Submit(&Noop));
-    ReportMemory(state, rss_before, heap_before);
-    gate.Notify();
-    for (GateFut& f : gates) Lib::Get(f);
-    for (Fut& f : futures) Lib::Get(f);
+    MemoryFigures figures;
+    std::string error;
+    if (!RunMemoryProbe(Lib::kName, figures, error)) {
+      state.SkipWithError(error.c_str());
+      return;
+    }
+    state.counters["rss_bytes_per_task"] = figures.rss_bytes_per_task;
+    state.counters["heap_bytes_per_task"] = figures.heap_bytes_per_task;
   }
 }
 
-void BM_Tbb_MemoryPerPendingTask(benchmark::State& state) {
-  for (auto _ : state) {
-    Tbb tbb(kWorkers);
-    absl::Notification gate;
-    absl::BlockingCounter blocked(1);  // the arena's one worker thread; the caller submits
-    tbb.Run([&] {
-      blocked.DecrementCount();
-      gate.WaitForNotification();
-    });
-    blocked.Wait();
-    malloc_trim(0);
-    const size_t rss_before = ResidentBytes();
-    const size_t heap_before = HeapBytesInUse();
-    for (int i = 0; i < kPendingTasks; ++i) tbb.Run(&Noop);
-    ReportMemory(state, rss_before, heap_before);
-    gate.Notify();
-    tbb.WaitAll();
+// The child side of RunMemoryProbe; returns the process exit code.
+int MemoryProbeMain(const std::string& library) {
+  MemoryFigures f;
+  if (library == Cf::kName) {
+    f = ProbeMemory<Cf>();
+  } else if (library == Asio::kName) {
+    f = ProbeMemory<Asio>();
+  } else if (library == BoostExecutors::kName) {
+    f = ProbeMemory<BoostExecutors>();
+  } else if (library == Tbb::kName) {
+    f = ProbeMemory<Tbb>();
+  } else {
+    std::fprintf(stderr, "unknown library %s\n", library.c_str());
+    return 2;
   }
+  std::printf("rss=%.3f heap=%.3f\n", f.rss_bytes_per_task, f.heap_bytes_per_task);
+  return 0;
 }
 
 // ---- Registration and the summary -----------------------------------------------------------
@@ -348,7 +431,8 @@ void RegisterFor() {
                                  &BM_MemoryPerPendingTask<Lib>)
         ->UseRealTime()
         ->Unit(benchmark::kMillisecond)
-        ->Iterations(1);
+        ->Iterations(1)
+        ->Repetitions(1);
   }
 }
 
@@ -367,10 +451,11 @@ void RegisterTbb() {
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond)
       ->MinTime(1.0);
-  benchmark::RegisterBenchmark("BM_Tbb_MemoryPerPendingTask", &BM_Tbb_MemoryPerPendingTask)
+  benchmark::RegisterBenchmark("BM_Tbb_MemoryPerPendingTask", &BM_MemoryPerPendingTask<Tbb>)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond)
-      ->Iterations(1);
+      ->Iterations(1)
+      ->Repetitions(1);
 }
 
 // Prints the usual console output and remembers each run for the summary.
@@ -379,13 +464,33 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   struct Figures {
     double real_time_ns = 0;
     std::map<std::string, double> counters;
+    bool from_median = false;
   };
 
+  static double TimeUnitNanoseconds(benchmark::TimeUnit unit) {
+    switch (unit) {
+      case benchmark::kNanosecond:
+        return 1;
+      case benchmark::kMicrosecond:
+        return 1e3;
+      case benchmark::kMillisecond:
+        return 1e6;
+      case benchmark::kSecond:
+        return 1e9;
+    }
+    return 1;
+  }
+
+  // Keeps, per benchmark, the median over repetitions when there are several, else the run.
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+      if (run.error_occurred) continue;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type != Run::RT_Iteration && !median) continue;
       Figures& f = figures_[run.run_name.str()];
-      f.real_time_ns = run.real_accumulated_time / static_cast<double>(run.iterations) * 1e9;
+      if (f.from_median && !median) continue;
+      f.from_median = median;
+      f.real_time_ns = run.GetAdjustedRealTime() * TimeUnitNanoseconds(run.time_unit);
       for (const auto& [name, counter] : run.counters) f.counters[name] = counter.value;
     }
     ConsoleReporter::ReportRuns(runs);
@@ -401,7 +506,9 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
   void PrintSummary() const {
     const char* libs[] = {"Cf", "Asio", "BoostExecutors", "StdAsync", "Tbb"};
-    std::printf("\nSummary (this run; ratio = cf's advantage over the peer, > 1 is better)\n");
+    std::printf(
+        "\nSummary (this run, medians over the repetitions; ratio = cf's advantage over the "
+        "peer, > 1 is better)\n");
     std::printf("%-16s %18s %18s %18s %18s\n", "library", "no-op tasks/s", "latency p50/p99 us",
                 "CPU speedup 2w/1w", "bytes/pending task");
     const Figures* cf_noop = Find("BM_Cf_Submit200kNoop");
@@ -450,14 +557,38 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
 }  // namespace
 
+// Unless the command line says otherwise: 5 repetitions of every benchmark in random order
+// (so a slow phase of the shared machine hits every library alike), medians on the console.
+std::vector<char*> WithDefaultFlags(int argc, char** argv) {
+  static const char* const kDefaults[][2] = {
+      {"--benchmark_repetitions", "--benchmark_repetitions=5"},
+      {"--benchmark_enable_random_interleaving", "--benchmark_enable_random_interleaving=true"},
+      {"--benchmark_display_aggregates_only", "--benchmark_display_aggregates_only=true"},
+  };
+  std::vector<char*> args(argv, argv + argc);
+  for (const auto& [flag, setting] : kDefaults) {
+    const bool given = std::any_of(args.begin() + 1, args.end(), [flag = flag](const char* a) {
+      return std::string(a).rfind(flag, 0) == 0;
+    });
+    if (!given) args.push_back(const_cast<char*>(setting));
+  }
+  return args;
+}
+
 int main(int argc, char** argv) {
+  constexpr char kProbeFlag[] = "--cf_memory_probe=";
+  if (argc == 2 && std::string(argv[1]).rfind(kProbeFlag, 0) == 0) {
+    return MemoryProbeMain(std::string(argv[1]).substr(sizeof(kProbeFlag) - 1));
+  }
   RegisterFor<Cf>();
   RegisterFor<Asio>();
   RegisterFor<BoostExecutors>();
   RegisterFor<StdAsync>();
   RegisterTbb();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  std::vector<char*> args = WithDefaultFlags(argc, argv);
+  int args_count = static_cast<int>(args.size());
+  benchmark::Initialize(&args_count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
   SummaryReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintSummary();
