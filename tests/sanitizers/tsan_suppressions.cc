@@ -1,24 +1,26 @@
-// ThreadSanitizer suppressions compiled into the test binaries that link this library (every
-// cf_cc_test does). Two false positives, both in code TSan cannot see into; nothing in cf's own
-// code is suppressed.
+// ThreadSanitizer suppressions compiled into the test binaries that link this library.
 //
-// 1. abseil 20220623 built by GCC 12 with -fsanitize=thread reports a data race between a
-//    thread constructing its per-thread Waiter (absl::synchronization_internal::Waiter::Waiter,
-//    when its ThreadIdentity is created or reused) and another thread waking it (Waiter::Post)
-//    through a Mutex or Notification. The ordering between the two goes through abseil's
-//    internal atomics and fences; GCC's TSan does not model std::atomic_thread_fence (hence
-//    -Wno-tsan in .bazelrc), so it cannot see it. This is abseil's known TSan false positive
-//    (abseil/abseil-cpp#217, #760, #1239; google/sanitizers#953, where report_atomic_races=0
-//    is the suggested workaround; this suppression is narrower).
+// abseil 20220623 built by GCC 12 with -fsanitize=thread reports a data race between a thread
+// constructing its per-thread Waiter (absl::synchronization_internal::Waiter::Waiter, when its
+// ThreadIdentity is created or reused) and another thread waking it (Waiter::Post) through a
+// Mutex or Notification. The ordering between the two goes through abseil's internal atomics
+// and fences; GCC's TSan does not model std::atomic_thread_fence (hence -Wno-tsan in .bazelrc),
+// so it cannot see it. This is abseil's known TSan false positive (abseil/abseil-cpp#217,
+// #760, #1239; google/sanitizers#953, where report_atomic_races=0 is the suggested workaround;
+// this suppression is narrower). Every report from the tests is this one, inside abseil;
+// nothing in cf's own code is suppressed. The core tests need it as well: link this library, or
+// run them with TSAN_OPTIONS=suppressions=<a file with the line below>.
 //
-// 2. An exception object shared between threads through std::exception_ptr (a task's exception
-//    stored in its future and rethrown by Result() elsewhere) is freed by whichever thread drops
-//    the last reference. The reference count lives in libstdc++/libsupc++, which Debian does
-//    not build with TSan, so TSan does not see the release/acquire pair that orders another
-//    thread's earlier reads of the exception before the delete, and reports the delete as a
-//    race. Only stacks through the two places that drop such a reference are suppressed:
-//    exception_ptr's release and the end of a catch handler. A real use after free there would
-//    still be caught by the ASan run.
+// libstdc++ false positive: an exception object travels between threads inside a
+// std::exception_ptr (a future's stored exception, rethrown by Result() in another thread), and
+// libstdc++ counts its references with atomics in code that is not built with TSan. When the
+// last reference goes in a different thread than the one that caught it (say the catching
+// thread's future was a temporary and the executor's thread drops the last copy), TSan sees the
+// delete in exception_ptr::_M_release but not the atomic ordering before it. The same holds when
+// the last reference is the catch handler's own: a worker that caught a task's exception
+// publishes it to the future from inside its handler, and if the consumer has already read and
+// dropped every other reference, __cxa_end_catch frees the object in the worker. Only those two
+// libstdc++ release paths are suppressed; the ASan run still checks for real use after free.
 #if defined(__SANITIZE_THREAD__)
 extern "C" const char* __tsan_default_suppressions() {
   return "race:absl::*synchronization_internal::Waiter::Post\n"
