@@ -89,9 +89,9 @@ class ThreadPoolExecutor {
     // Negative: std::invalid_argument("max_workers must be greater than 0").
     int max_workers = 0;
     // Thread names "<thread_name_prefix>_<n>"; empty: "ThreadPoolExecutor-<k>".
-    std::string thread_name_prefix;
+    std::string thread_name_prefix{};
     // Runs once in each worker before its first task; if it throws, the pool is broken.
-    std::function<void()> initializer;
+    std::function<void()> initializer{};
   };
 
   // Default options.

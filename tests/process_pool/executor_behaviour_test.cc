@@ -8,10 +8,19 @@
 namespace cf::testing {
 namespace {
 
+#if defined(__SANITIZE_THREAD__)
+// kFork is left out under ThreadSanitizer: fork() of a multi-threaded process can leave the
+// child stuck inside TSan's runtime (a forked worker was seen never starting), and CPython skips
+// its fork tests under TSan too. kSpawn and kForkServer (which forks from a single-threaded
+// server) still run; the plain and ASan runs cover kFork.
+using ProcessPools = ::testing::Types<ProcessPoolTraits<StartMethod::kSpawn, 2>,
+                                      ProcessPoolTraits<StartMethod::kForkServer, 2>>;
+#else
 using ProcessPools = ::testing::Types<ProcessPoolTraits<StartMethod::kFork, 2>,
                                       ProcessPoolTraits<StartMethod::kSpawn, 2>,
                                       ProcessPoolTraits<StartMethod::kForkServer, 2>,
                                       ProcessPoolTraits<StartMethod::kFork, 5>>;
+#endif
 INSTANTIATE_TYPED_TEST_SUITE_P(ProcessPoolExecutor, ExecutorBehaviourTest, ProcessPools,
                                TraitsNames);
 

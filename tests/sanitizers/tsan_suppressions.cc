@@ -8,8 +8,8 @@
 // so it cannot see it. This is abseil's known TSan false positive (abseil/abseil-cpp#217,
 // #760, #1239; google/sanitizers#953, where report_atomic_races=0 is the suggested workaround;
 // this suppression is narrower). Every report from the tests is this one, inside abseil;
-// nothing in cf's own code is suppressed. The core tests need it as well: link this library, or
-// run them with TSAN_OPTIONS=suppressions=<a file with the line below>.
+// nothing in cf's own code is suppressed. Every test links this library through cf_cc_test
+// (tests/defs.bzl); elsewhere, run with TSAN_OPTIONS=suppressions=<a file with these lines>.
 //
 // libstdc++ false positive: an exception object travels between threads inside a
 // std::exception_ptr (a future's stored exception, rethrown by Result() in another thread), and

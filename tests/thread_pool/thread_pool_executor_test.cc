@@ -670,5 +670,16 @@ TEST(ThreadPoolExecutorTest, MapKeepsInputOrderWhenLaterItemsFinishFirst) {
   EXPECT_THAT(Collect(results), ElementsAre(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+// Users write Options with designated initializers; leaving fields out must compile cleanly
+// under -Wall -Wextra -Werror (GCC 12 warns about omitted class-type members without a
+// default member initializer).
+TEST(ThreadPoolExecutorOptionsTest, DesignatedInitializersLeaveFieldsOut) {
+  ThreadPoolExecutor a({.max_workers = 2});
+  ThreadPoolExecutor b({.max_workers = 1, .thread_name_prefix = "io"});
+  EXPECT_EQ(a.max_workers(), 2);
+  EXPECT_EQ(b.max_workers(), 1);
+  EXPECT_EQ(b.Submit([] { return 5; }).Result(absl::Seconds(30)), 5);
+}
+
 }  // namespace
 }  // namespace cf
