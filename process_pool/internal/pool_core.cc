@@ -207,6 +207,14 @@ bool PoolCore::AwaitSettledForTesting(absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
 }
 
+bool PoolCore::AwaitLiveWorkersForTesting(int n, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto alive = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<int>(live_.size()) == n;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&alive), timeout);
+}
+
 bool PoolCore::HasWorkLocked() const {
   if (!pending_.empty()) return true;
   for (const auto& w : workers_) {

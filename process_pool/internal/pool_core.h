@@ -110,6 +110,9 @@ class PoolCore {
   // Tests: blocks until the manager has started every worker the queued work calls for (the
   // queue is empty, or max_workers are alive), or `timeout` passes; returns whether it has.
   bool AwaitSettledForTesting(absl::Duration timeout) const;
+  // Tests: blocks until exactly n workers are alive (e.g. after a death was noticed), or
+  // `timeout` passes; returns whether they are.
+  bool AwaitLiveWorkersForTesting(int n, absl::Duration timeout) const;
 
  private:
   struct Worker;

@@ -175,13 +175,17 @@ TEST(AsCompletedTest, EmptyInput) {
 }
 
 TEST(AsCompletedTest, DeadlineStartsAtIteration) {
+  // Python's as_completed computes its deadline at the first next(), not when it is called.
+  // The range is created, then left alone for longer than its timeout; iteration must still
+  // wait the whole timeout for the pending future. Only a lower bound is asserted, so a slow
+  // machine cannot fail the test, but a clock started at creation would throw at once.
   CannedFutures c;
-  auto completed = AsCompleted({c.successful}, absl::Milliseconds(1));
-  // Creating the range does not start the clock; the single done future is still yielded.
-  absl::SleepFor(absl::Milliseconds(20));
-  std::vector<Future<int>> seen;
-  for (const auto& f : completed) seen.push_back(f);
-  EXPECT_THAT(seen, ElementsAre(c.successful));
+  constexpr absl::Duration kTimeout = absl::Milliseconds(300);
+  auto completed = AsCompleted({c.pending}, kTimeout);
+  absl::SleepFor(kTimeout + absl::Milliseconds(100));  // not for correctness: see above
+  const absl::Time start = absl::Now();
+  EXPECT_THROW(completed.begin(), TimeoutError);
+  EXPECT_GE(absl::Now() - start, kTimeout - absl::Milliseconds(10));
 }
 
 TEST(AsCompletedTest, MapKeyedByFutures) {

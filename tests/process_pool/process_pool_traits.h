@@ -21,6 +21,11 @@ class ProcessPoolExecutorPeer {
     executor.core_->AwaitSettledForTesting(absl::Seconds(60));
     return static_cast<int>(executor.worker_pids().size());
   }
+  // Blocks until exactly n workers are alive; false after `timeout`.
+  static bool AwaitLiveWorkers(const ProcessPoolExecutor& executor, int n,
+                               absl::Duration timeout) {
+    return executor.core_->AwaitLiveWorkersForTesting(n, timeout);
+  }
 };
 
 }  // namespace cf::internal
