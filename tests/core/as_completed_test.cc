@@ -48,10 +48,7 @@ TEST(AsCompletedTest, FutureTimesOut) {
     absl::Notification release;
     CannedFutures c;
     TaskRunner runner;
-    Future<int> sleeping = runner.Run([&] {
-      release.WaitForNotificationWithTimeout(kBound);
-      return 0;
-    });
+    Future<int> sleeping = runner.RunBlocked(release);
     std::vector<Future<int>> seen;
     try {
       for (const Future<int>& f :

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "cf/core/future.h"
 
 namespace cf::testing {
@@ -42,6 +44,15 @@ class TaskRunner {
       }
     });
     return future;
+  }
+
+  // A task that blocks until `release` is notified (at most 30 s, so a broken test fails rather
+  // than hangs), then returns `value`. `release` must outlive the runner.
+  Future<int> RunBlocked(const absl::Notification& release, int value = 0) {
+    return Run([&release, value] {
+      release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      return value;
+    });
   }
 
  private:

@@ -42,10 +42,7 @@ TEST(WaitTest, FirstCompleted) {
   Future<int> future1;
   {
     TaskRunner runner;
-    future2 = runner.Run([&] {
-      release.WaitForNotificationWithTimeout(kBound);
-      return 0;
-    });
+    future2 = runner.RunBlocked(release);
     Promise<int> p1;
     future1 = p1.GetFuture();
     std::thread t([&p1] { p1.SetResult(21 * 2); });
@@ -67,10 +64,7 @@ TEST(WaitTest, FirstCompletedSomeAlreadyCompleted) {
   absl::Notification release;
   CannedFutures c;
   TaskRunner runner;
-  Future<int> blocking = runner.Run([&] {
-    release.WaitForNotificationWithTimeout(kBound);
-    return 0;
-  });
+  Future<int> blocking = runner.RunBlocked(release);
   const absl::Time start = absl::Now();
   auto [done, not_done] = Wait({c.cancelled_and_notified, c.successful, blocking}, kBound,
                                ReturnWhen::kFirstCompleted);
@@ -90,10 +84,7 @@ TEST(WaitTest, FirstException) {
     future1.Wait(kBound);
     throw std::runtime_error("this is an exception");
   });
-  Future<int> future3 = runner.Run([&] {
-    release3.WaitForNotificationWithTimeout(kBound);
-    return 3;
-  });
+  Future<int> future3 = runner.RunBlocked(release3, 3);
   p1.SetResult(42);
   auto [finished, pending] =
       Wait({future1, future2, future3}, kBound, ReturnWhen::kFirstException);
@@ -108,10 +99,7 @@ TEST(WaitTest, FirstExceptionSomeAlreadyComplete) {
   TaskRunner runner;
   Future<int> future1 = runner.Run([]() -> int { throw std::domain_error("divmod(21, 0)"); });
   future1.Wait(kBound);
-  Future<int> future2 = runner.Run([&] {
-    release.WaitForNotificationWithTimeout(kBound);
-    return 0;
-  });
+  Future<int> future2 = runner.RunBlocked(release);
   auto [finished, pending] =
       Wait({c.successful, c.cancelled_and_notified, future1, future2}, kBound,
            ReturnWhen::kFirstException);
@@ -124,10 +112,7 @@ TEST(WaitTest, FirstExceptionOneAlreadyFailed) {
   absl::Notification release;
   CannedFutures c;
   TaskRunner runner;
-  Future<int> blocking = runner.Run([&] {
-    release.WaitForNotificationWithTimeout(kBound);
-    return 0;
-  });
+  Future<int> blocking = runner.RunBlocked(release);
   const absl::Time start = absl::Now();
   auto [finished, pending] = Wait({c.exception, blocking}, kBound, ReturnWhen::kFirstException);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
@@ -162,10 +147,7 @@ TEST(WaitTest, TimeoutReturnsWithoutThrowing) {
   absl::Notification release;
   CannedFutures c;
   TaskRunner runner;
-  Future<int> blocking = runner.Run([&] {
-    release.WaitForNotificationWithTimeout(kBound);
-    return 0;
-  });
+  Future<int> blocking = runner.RunBlocked(release);
   auto [finished, pending] =
       Wait({c.cancelled_and_notified, c.exception, c.successful, blocking},
            absl::Milliseconds(50), ReturnWhen::kAllCompleted);
