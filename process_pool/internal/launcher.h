@@ -94,8 +94,8 @@ absl::StatusOr<WorkerProcess> ForkWorker(WorkerMain worker_main);
 // kSpawn. `binary` empty means this program (/proc/self/exe).
 absl::StatusOr<WorkerProcess> SpawnWorker(const std::string& binary);
 
-// Blocks until a child of this process (is_child) has exited and returns its wait status, or
-// returns std::nullopt-like kUnavailable if it has not exited within `timeout`.
+// Waits up to `timeout` for a child of this process (is_child) to exit, reaps it and returns its
+// wait status; kUnavailable if it is still running then.
 absl::StatusOr<int> ReapChild(const WorkerProcess& worker, absl::Duration timeout);
 
 // "exit code 3", "signal 9 (SIGKILL)".

@@ -233,7 +233,7 @@ void PoolCore::Run() {
   std::vector<Delivery> deliveries;
   std::vector<pollfd> fds;
   for (;;) {
-    Dispatch(deliveries);
+    Dispatch();
     bool start_worker = false;
     bool stop = false;
     {
@@ -405,8 +405,7 @@ void PoolCore::StartWorker() {
   workers_.push_back(std::move(w));
 }
 
-void PoolCore::Dispatch(std::vector<Delivery>& deliveries) {
-  (void)deliveries;
+void PoolCore::Dispatch() {
   for (;;) {
     // Choose a worker: an idle one; else, with max_workers running, the least loaded one whose
     // window has room.

@@ -123,7 +123,7 @@ class PoolCore {
   void Run();
   // Manager-thread helpers (they own workers_ and its I/O state).
   void StartWorker();
-  void Dispatch(std::vector<Delivery>& deliveries);
+  void Dispatch();
   void QueueFrame(Worker& w, FrameKind kind, std::uint64_t id, absl::Span<const char> payload);
   void FlushOutput(Worker& w);
   void ReadInput(Worker& w, std::vector<Delivery>& deliveries);
