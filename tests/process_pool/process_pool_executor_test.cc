@@ -4,7 +4,11 @@
 #include "cf/process_pool/process_pool_executor.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -371,6 +375,52 @@ TEST_P(ProcessPoolTest, IdleWorkerDeathWithoutWorkIsRepaired) {
   // starts a new one on demand.
   ASSERT_TRUE(internal::ProcessPoolExecutorPeer::AwaitLiveWorkers(*pool, 0, kBound));
   EXPECT_NE(pool->Submit(&GetPid).Result(kBound), pid);
+}
+
+TEST_P(ProcessPoolTest, WorkersDieWithTheirParent) {
+#if defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "forks this multi-threaded test process, which TSan does not support";
+#endif
+  // A helper process (forked from this one) builds a pool whose worker then blocks inside a
+  // task, on a gate this test process serves and never opens in time. The helper is SIGKILLed:
+  // the busy worker does not read its pipe, so only PR_SET_PDEATHSIG (for the fork server:
+  // through the server) can end it within the bound.
+  SocketGate gate;
+  int report[2];
+  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
+  const StartMethod method = GetParam();
+  const pid_t helper = fork();
+  ASSERT_GE(helper, 0);
+  if (helper == 0) {
+    close(report[0]);
+    try {
+      auto pool = MakeProcessPool(method, 1);
+      const int worker = pool->Submit(&GetPid).Result(kBound);
+      Future<int> blocked = pool->Submit(&SocketGate::Pass, gate.id(), 0);
+      (void)!write(report[1], &worker, sizeof(worker));
+      pause();  // until killed
+    } catch (...) {
+    }
+    _exit(1);
+  }
+  close(report[1]);
+  int worker = -1;
+  const bool got = read(report[0], &worker, sizeof(worker)) == sizeof(worker);
+  close(report[0]);
+  if (!got || !gate.AwaitArrivals(1, kBound)) {
+    kill(helper, SIGKILL);
+    waitpid(helper, nullptr, 0);
+    FAIL() << "the helper's worker never reached the gate";
+  }
+  const int worker_fd = static_cast<int>(syscall(SYS_pidfd_open, worker, 0));
+  ASSERT_GE(worker_fd, 0) << "worker " << worker << " is already gone";
+  ASSERT_EQ(kill(helper, SIGKILL), 0);
+  ASSERT_EQ(waitpid(helper, nullptr, 0), helper);
+  // The gate releases its tasks after 60 s; the worker must be gone long before.
+  pollfd p{worker_fd, POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 20'000), 1) << "worker " << worker << " outlived its parent";
+  close(worker_fd);
+  gate.Open();
 }
 
 // ---- Exceptions and payloads ------------------------------------------------------------------
