@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -359,6 +360,40 @@ TEST(ThreadPoolExecutorTest, IdleWorkerStealsTasksParkedInABatch) {
   b.Open();  // the other worker must run all 39, including those parked behind fc
   for (int i = 0; i < 39; ++i) EXPECT_EQ(queued[i].Result(kBound), i);
   EXPECT_FALSE(fc.Done());
+  c.Open();
+  EXPECT_EQ(fc.Result(kBound), 0);
+}
+
+// Tasks start in submission order (Python's FIFO queue), even when some of them sit in the batch
+// of a worker that is blocked: the free worker takes those before newer queued tasks. Before
+// this was so, the tour's cancel section showed task 8 starting while task 9 waited behind 10.
+TEST(ThreadPoolExecutorTest, TasksStartInSubmissionOrderBehindABlockedWorker) {
+  ThreadPoolExecutor pool(2);
+  testing::InProcessGate a;
+  testing::InProcessGate b;
+  testing::InProcessGate c;
+  Future<int> fa = pool.Submit(&testing::InProcessGate::Pass, a.id(), 0);
+  Future<int> fb = pool.Submit(&testing::InProcessGate::Pass, b.id(), 0);
+  ASSERT_TRUE(a.AwaitArrivals(1, kBound));
+  ASSERT_TRUE(b.AwaitArrivals(1, kBound));  // both workers are blocked
+  Future<int> fc = pool.Submit(&testing::InProcessGate::Pass, c.id(), 0);
+  absl::Mutex mu;
+  std::vector<int> started;
+  std::vector<Future<void>> queued;
+  for (int i = 0; i < 39; ++i) {
+    queued.push_back(pool.Submit([i, &mu, &started] {
+      absl::MutexLock lock(&mu);
+      started.push_back(i);
+    }));
+  }
+  a.Open();  // that worker takes fc with a batch behind it and blocks on c
+  ASSERT_TRUE(c.AwaitArrivals(1, kBound));
+  b.Open();  // the other worker runs all 39: first those parked behind fc, then the queue
+  for (Future<void>& f : queued) f.Result(kBound);
+  std::vector<int> expected(39);
+  std::iota(expected.begin(), expected.end(), 0);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(started, expected);
   c.Open();
   EXPECT_EQ(fc.Result(kBound), 0);
 }

@@ -194,11 +194,21 @@ Task* WorkerPool::PopLocked() {
   return task;
 }
 
-Task* WorkerPool::StealLocked() {
-  for (const std::unique_ptr<Slot>& slot : slots_) {
-    if (slot->next.load(std::memory_order_relaxed) >= slot->count) continue;
-    const uint32_t i = slot->next.fetch_add(1, std::memory_order_relaxed);
-    if (i < slot->count) return slot->tasks[i];
+Task* WorkerPool::StealLocked(Slot& slot) {
+  for (const std::unique_ptr<Slot>& other : slots_) {
+    if (other.get() == &slot) continue;
+    const uint32_t seen = other->next.load(std::memory_order_relaxed);
+    if (seen >= other->count) continue;
+    // Claim the older half of what is left (at least one) with one increment; the owner goes on
+    // from the index after it, so the two do not hand the rest back and forth one at a time.
+    const uint32_t want = (other->count - seen + 1) / 2;
+    const uint32_t first = other->next.fetch_add(want, std::memory_order_relaxed);
+    if (first >= other->count) continue;  // the owner claimed them meanwhile
+    const uint32_t n = std::min(want, other->count - first);
+    for (uint32_t i = 0; i < n; ++i) slot.tasks[i] = other->tasks[first + i];
+    slot.count = n;
+    slot.next.store(1, std::memory_order_relaxed);  // tasks[0] is returned now
+    return slot.tasks[0];
   }
   return nullptr;
 }
@@ -229,6 +239,14 @@ Task* WorkerPool::NextTask(Slot& slot) {
   mu_.Lock();
   ++idle_;
   for (;;) {
+    // Tasks parked in another worker's batch were queued before anything still in the queue,
+    // and that worker may be busy with a long task: they go first, so that tasks start in
+    // submission order (Python's FIFO) and none waits behind a long one while others run.
+    if (Task* stolen = StealLocked(slot)) {
+      --idle_;
+      mu_.Unlock();
+      return stolen;
+    }
     if (head_ != nullptr) {
       // A long queue is shared out in batches: this worker takes its part (at most kMaxBatch,
       // leaving enough for the others) with this one lock acquisition.
@@ -241,11 +259,6 @@ Task* WorkerPool::NextTask(Slot& slot) {
       MaybeWakeLocked();  // pass the wake-up on if more work is waiting than takers
       mu_.Unlock();
       return slot.tasks[0];
-    }
-    if (Task* stolen = StealLocked()) {
-      --idle_;
-      mu_.Unlock();
-      return stolen;
     }
     if (shutdown_) {
       --idle_;

@@ -8,9 +8,12 @@
 //     allocates nothing.
 //   * Batches: when the queue is long, a worker moves up to kMaxBatch tasks into its own slot
 //     with one lock acquisition and claims them one by one without the lock (an atomic
-//     counter). A worker that finds the queue empty takes unclaimed tasks from other slots
-//     (work stealing), and Shutdown(cancel_futures) / Break claim every unclaimed task, so
-//     nothing parked in a slot escapes cancellation or hides from idle workers.
+//     counter). A worker whose batch is used up first takes the older half of another
+//     worker's unclaimed batch (work stealing), and only then the queue: parked tasks are older
+//     than queued ones and their worker may be stuck in a long task, so tasks still start in
+//     submission order, as with Python's FIFO. Shutdown(cancel_futures) / Break claim every
+//     unclaimed task, so nothing parked in a slot escapes cancellation or hides from idle
+//     workers.
 //   * Threads start lazily: Push() starts a thread only when more tasks are queued than there
 //     are idle workers, and never more than max_workers (Python's _adjust_thread_count).
 //   * Wake-ups only when needed: a worker that finds the queue empty first polls it for a few
@@ -117,8 +120,9 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   void SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeWakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Task* PopLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // An unclaimed task from another worker's batch, or nullptr.
-  Task* StealLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the older half of another worker's unclaimed batch into `slot` (whose batch is used
+  // up) and returns its first task, or nullptr if no batch has unclaimed tasks.
+  Task* StealLocked(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Every task not yet claimed — queued or parked in a batch — as a list linked by next_task.
   Task* TakeAllUnclaimedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WorkerMain(int index, Slot* slot);
