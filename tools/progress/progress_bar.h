@@ -38,8 +38,8 @@ class ProgressBar {
     std::FILE* out = stderr;                       // where lines go unless `sink` is set
     absl::Duration plain_interval = absl::Seconds(1);
     absl::Duration redraw_interval = absl::Milliseconds(50);  // terminal redraw throttle
-    std::function<absl::Time()> clock;             // default absl::Now
-    std::function<void(absl::string_view)> sink;   // default: fputs to `out`
+    std::function<absl::Time()> clock{};           // default absl::Now
+    std::function<void(absl::string_view)> sink{}; // default: fputs to `out`
   };
 
   // `total` must be >= 0 (std::invalid_argument otherwise). Draws the initial state.

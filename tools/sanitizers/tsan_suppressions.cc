@@ -1,4 +1,5 @@
-// ThreadSanitizer suppressions compiled into the test binaries that link this library.
+// ThreadSanitizer suppressions compiled into the binaries that link this library: every test,
+// and the tools' programs that the tests run (tour, primes).
 //
 // abseil 20220623 built by GCC 12 with -fsanitize=thread reports a data race between a thread
 // constructing its per-thread Waiter (absl::synchronization_internal::Waiter::Waiter, when its
@@ -9,7 +10,8 @@
 // #760, #1239; google/sanitizers#953, where report_atomic_races=0 is the suggested workaround;
 // this suppression is narrower). Every report from the tests is this one, inside abseil;
 // nothing in cf's own code is suppressed. Every test links this library through cf_cc_test
-// (tests/defs.bzl); elsewhere, run with TSAN_OPTIONS=suppressions=<a file with these lines>.
+// (tests/defs.bzl), and //tools:tour and //tools:primes link it directly; elsewhere, run with
+// TSAN_OPTIONS=suppressions=<a file with these lines>.
 //
 // libstdc++ false positive: an exception object travels between threads inside a
 // std::exception_ptr (a future's stored exception, rethrown by Result() in another thread), and

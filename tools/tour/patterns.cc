@@ -1,0 +1,363 @@
+// The tour's third part: the tutorials' patterns (first-completed-then-cancel, pipeline,
+// map-reduce, rate limiting, retry, progress tracking, batches) and their small programs
+// (parallel downloads, a concurrent file processor).
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "cf/futures.h"
+#include "cf/tools/progress/progress_bar.h"
+#include "tools/tour/tour.h"
+
+namespace cf::tour {
+
+// seed 004's map_task: [x * 2 for x in data], run in a worker process.
+std::vector<int> DoubleEach(std::vector<int> data) {
+  for (int& x : data) x *= 2;
+  return data;
+}
+
+}  // namespace cf::tour
+
+CF_TASK(cf::tour::DoubleEach);
+
+namespace cf::tour {
+namespace {
+
+// seed 002: "Pattern 2: First Completed Result" — take the first, cancel the rest.
+void FirstCompletedThenCancel() {
+  ThreadPoolExecutor pool(2);
+  const std::vector<std::pair<std::string, double>> mirrors = {
+      {"mirror-eu", 3}, {"mirror-us", 1}, {"mirror-asia", 2}, {"mirror-au", 2}, {"mirror-sa", 2}};
+  absl::flat_hash_map<Future<std::string>, std::string> futures;
+  for (const auto& [name, seconds] : mirrors) {
+    futures[pool.Submit([name, seconds] {
+      SleepTutorialSeconds(seconds);
+      return name + " answered";
+    })] = name;
+  }
+  auto [done, pending] = Wait(futures, kBound, ReturnWhen::kFirstCompleted);
+  Say("first result: %s", done.front().Result());
+  int cancelled = 0;
+  for (const Future<std::string>& f : pending) {
+    const bool ok = f.Cancel();
+    cancelled += ok ? 1 : 0;
+    Say("%-11s %s", futures.at(f),
+        ok ? "cancelled (had not started)" : "could not cancel: already running");
+  }
+  Check(cancelled >= 2, "the queued mirrors were cancelled");
+  Notice("Wait(kFirstCompleted) returns with the first answer; Cancel() then stops what is "
+         "still queued. What is already running cannot be stopped and runs to the end.");
+}
+
+// seed 004: "Pattern 1: Pipeline with Futures".
+void Pipeline() {
+  ThreadPoolExecutor pool;
+  const std::vector<int> items = {1, 2, 3, 4, 5};
+  std::vector<Future<int>> stage1, stage2, stage3;
+  for (int item : items) stage1.push_back(pool.Submit([item] { return item * 2; }));
+  for (const auto& f : AsCompleted(stage1, kBound)) {
+    stage2.push_back(pool.Submit([x = f.Result()] { return x + 10; }));
+  }
+  for (const auto& f : AsCompleted(stage2, kBound)) {
+    stage3.push_back(pool.Submit([x = f.Result()] { return x * x; }));
+  }
+  std::vector<int> results;
+  for (const auto& f : AsCompleted(stage3, kBound)) results.push_back(f.Result());
+  Say("results (completion order): [%s]", absl::StrJoin(results, ", "));
+  std::sort(results.begin(), results.end());
+  Check(results == std::vector<int>{144, 196, 256, 324, 400}, "((x * 2) + 10)^2");
+  Notice("each stage submits work as soon as an item leaves the stage before it; the order "
+         "may differ from the input order.");
+}
+
+// seed 004: "Pattern 2: Map-Reduce" on a process pool.
+void MapReduce() {
+  const std::vector<std::vector<int>> chunks = {{1, 2, 3}, {4, 5, 6}, {7, 8, 9}};
+  ProcessPoolExecutor pool;
+  int result = 0;
+  for (const std::vector<int>& mapped : pool.Map(&DoubleEach, chunks)) {
+    result = std::accumulate(mapped.begin(), mapped.end(), result);  // the reduce step
+  }
+  Say("reduce(map(DoubleEach, %d chunks)) = %d", chunks.size(), result);
+  Check(result == 90, "2 * (1 + ... + 9)");
+  Notice("the map phase runs in worker processes (whole vectors travel as arguments and "
+         "results); the reduce phase folds the results in input order as they arrive.");
+}
+
+// seed 004: "Pattern 3: Rate-Limited Executor" — at most `rate` task starts per second.
+class RateLimitedExecutor {
+ public:
+  RateLimitedExecutor(int max_workers, double rate)
+      : interval_(absl::Seconds(1) / rate), pool_(max_workers) {}
+
+  template <typename F>
+  auto Submit(F fn) {
+    return pool_.Submit([this, fn = std::move(fn)]() mutable {
+      WaitForSlot();
+      return fn();
+    });
+  }
+
+ private:
+  // Takes the next start slot (slots are `interval_` apart) and sleeps until it.
+  void WaitForSlot() {
+    absl::Time slot;
+    {
+      absl::MutexLock lock(&mu_);
+      slot = std::max(absl::Now(), next_slot_);
+      next_slot_ = slot + interval_;
+    }
+    absl::SleepFor(slot - absl::Now());
+  }
+
+  const absl::Duration interval_;
+  absl::Mutex mu_;
+  absl::Time next_slot_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  ThreadPoolExecutor pool_;  // last: destroyed (joined) first, while mu_ still exists
+};
+
+void RateLimited() {
+  constexpr int kTasks = 20;
+  const double kRate = 5 / absl::ToDoubleSeconds(kTutorialSecond);  // 5 per tutorial second
+  std::vector<Future<absl::Time>> futures;
+  Stopwatch clock;
+  {
+    RateLimitedExecutor executor(/*max_workers=*/10, kRate);
+    for (int i = 0; i < kTasks; ++i) futures.push_back(executor.Submit([] { return absl::Now(); }));
+  }
+  std::vector<absl::Time> starts;
+  for (auto& f : futures) starts.push_back(f.Result());
+  std::sort(starts.begin(), starts.end());
+  const double seconds = absl::ToDoubleSeconds(starts.back() - starts.front());
+  Say("%d tasks on 10 workers, limit %.0f starts/s: took %.0f ms, %.0f starts/s", kTasks, kRate,
+      clock.Millis(), (kTasks - 1) / seconds);
+  Check((kTasks - 1) / seconds <= kRate * 1.01, "the rate stays under the limit");
+  Notice("a small wrapper around ThreadPoolExecutor spaces task starts evenly; ten workers "
+         "could go faster, the limiter keeps them at 5 per tutorial second.");
+}
+
+// seed 004: "Pattern 4: Retry Logic".
+template <typename F>
+auto RetryTask(F fn, int max_attempts, absl::Duration delay) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      if (attempt == max_attempts) throw;
+      Say("attempt %d failed (%s), retrying...", attempt, e.what());
+      absl::SleepFor(delay);
+    }
+  }
+}
+
+void Retry() {
+  ThreadPoolExecutor pool;
+  int calls = 0;  // only the one task touches it
+  auto unreliable = [&calls] {
+    if (++calls < 3) throw std::runtime_error("Task failed");  // the tutorial's 70%, made repeatable
+    return std::string("Success");
+  };
+  Future<std::string> f =
+      pool.Submit([&] { return RetryTask(unreliable, 3, TutorialSeconds(0.5)); });
+  Say("result: %s", f.Result(kBound));
+  Check(calls == 3, "succeeded on the third attempt");
+
+  Future<std::string> hopeless = pool.Submit([] {
+    return RetryTask([]() -> std::string { throw std::runtime_error("server down"); }, 3,
+                     TutorialSeconds(0.5));
+  });
+  Say("always failing: %s", What(hopeless.Exception(kBound)));
+  Notice("retrying inside the task keeps the future simple: it finishes once, with the first "
+         "success or the last attempt's exception.");
+}
+
+// seed 004: "Pattern 5: Progress Tracking"; seed 002: "Progress Display Pattern" (tqdm).
+void Progress() {
+  ThreadPoolExecutor pool(4);
+  std::vector<Future<int>> futures;
+  for (int i = 0; i < 10; ++i) {
+    futures.push_back(pool.Submit([i] {
+      SleepTutorialSeconds(1 + (i % 3) / 2.0);
+      return i * 2;
+    }));
+  }
+  std::fflush(stdout);
+  ProgressBar bar(static_cast<int64_t>(futures.size()),
+                  {.label = "   tasks", .out = stdout, .plain_interval = absl::ZeroDuration()});
+  int sum = 0;
+  for (const auto& f : AsCompleted(futures, kBound)) {
+    sum += f.Result();
+    bar.Advance();
+  }
+  bar.Finish();
+  Check(sum == 90 && bar.done() == 10, "all results");
+  Notice("cf::ProgressBar (tools/progress) takes tqdm's place: on a terminal it redraws one "
+         "line with count, percent, rate and ETA; in a log it prints plain lines.");
+}
+
+// seed 002: "Pattern 3: Batch Processing"; seed 001: "Memory and Resource Management".
+void Batches() {
+  std::vector<int> items(1000);
+  std::iota(items.begin(), items.end(), 0);
+  constexpr int kBatchSize = 250;
+  ThreadPoolExecutor pool(4);
+  std::vector<int> results;
+  for (size_t i = 0; i < items.size(); i += kBatchSize) {
+    std::vector<int> batch(items.begin() + i, items.begin() + std::min(items.size(), i + kBatchSize));
+    std::vector<int> batch_results;
+    for (int r : pool.Map([](int x) { return x * 3; }, batch)) batch_results.push_back(r);
+    Say("batch %d: items %d..%d -> %d results", i / kBatchSize, batch.front(), batch.back(),
+        batch_results.size());
+    results.insert(results.end(), batch_results.begin(), batch_results.end());
+  }
+  Check(results.size() == items.size() && results[999] == 2997, "every batch");
+  Notice("only one batch is in flight at a time, which bounds memory; Map's buffersize option "
+         "does the same for one long input without cutting it by hand.");
+}
+
+// seed 000: "Parallel Downloads"; seed 001: "Web Scraping with Concurrency" — no network here,
+// so Fetch simulates one (sizes, delays and failures are part of the URL's story).
+struct Page {
+  std::string url;
+  int status = 0;
+  int64_t size = 0;
+  double seconds = 0;
+};
+
+Page Fetch(const std::string& url) {
+  Stopwatch clock;
+  if (url.find("delay/") != std::string::npos) {
+    SleepTutorialSeconds(std::stod(url.substr(url.rfind('/') + 1)));
+  } else {
+    SleepTutorialSeconds(0.3);
+  }
+  if (url.find("status/404") != std::string::npos) {
+    throw std::runtime_error("HTTP Error 404: NOT FOUND");
+  }
+  const int64_t size = 1000 + static_cast<int64_t>(std::hash<std::string>()(url) % 90000);
+  return {url, 200, size, clock.Seconds()};
+}
+
+void Downloads() {
+  const std::vector<std::string> urls = {
+      "https://example.org/python", "https://example.org/github", "https://example.org/delay/1",
+      "https://example.org/status/404", "https://example.org/delay/8"};
+  Stopwatch clock;
+  ThreadPoolExecutor pool(4);
+  absl::flat_hash_map<Future<Page>, std::string> future_to_url;
+  for (const std::string& url : urls) future_to_url[pool.Submit(&Fetch, url)] = url;
+  int ok = 0, failed = 0;
+  try {
+    for (const auto& f : AsCompleted(future_to_url, TutorialSeconds(4))) {
+      try {
+        const Page& page = f.Result();
+        Say("OK: %s - %d bytes (%.2fs)", page.url, page.size, page.seconds);
+        ++ok;
+      } catch (const std::exception& e) {
+        Say("FAILED: %s - %s", future_to_url.at(f), e.what());
+        ++failed;
+      }
+    }
+  } catch (const TimeoutError& e) {
+    Say("gave up waiting: %s", e.what());
+  }
+  Say("total time: %.0f ms (4 tutorial seconds = %.0f ms allowed)", clock.Millis(),
+      absl::ToDoubleMilliseconds(TutorialSeconds(4)));
+  Check(ok == 3 && failed == 1, "3 pages, 1 error, 1 too slow");
+  Notice("one slow or failing URL does not hold up the others: errors arrive as exceptions in "
+         "their futures and the overall timeout bounds the wait.");
+}
+
+// seed 001: "Building a Concurrent File Processor".
+struct FileStats {
+  std::string file;
+  int64_t lines = 0, words = 0, chars = 0;
+};
+
+FileStats ProcessFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string content = buffer.str();
+  FileStats stats{.file = path.filename().string(),
+                  .chars = static_cast<int64_t>(content.size())};
+  stats.lines = std::count(content.begin(), content.end(), '\n');
+  for (absl::string_view w : absl::StrSplit(content, absl::ByAnyChar(" \n\t"), absl::SkipEmpty())) {
+    (void)w;
+    ++stats.words;
+  }
+  return stats;
+}
+
+void FileProcessor() {
+  char dir_template[] = "/tmp/cf_tour_files_XXXXXX";
+  Check(mkdtemp(dir_template) != nullptr, "a temporary directory");
+  const std::filesystem::path dir(dir_template);
+  for (int i = 1; i <= 6; ++i) {
+    std::ofstream out(dir / absl::StrFormat("notes_%d.txt", i));
+    for (int line = 0; line < i * 10; ++line) out << "line " << line << " of file " << i << "\n";
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path());
+  files.push_back(dir / "missing.txt");  // to show the error path
+
+  ThreadPoolExecutor pool(4);
+  absl::flat_hash_map<Future<FileStats>, std::filesystem::path> future_to_file;
+  for (const auto& path : files) future_to_file[pool.Submit(&ProcessFile, path)] = path;
+  int64_t total_lines = 0, total_words = 0, errors = 0;
+  for (const auto& f : AsCompleted(future_to_file, kBound)) {
+    try {
+      const FileStats& s = f.Result();
+      Say("%s: %d lines, %d words", s.file, s.lines, s.words);
+      total_lines += s.lines;
+      total_words += s.words;
+    } catch (const std::exception& e) {
+      Say("%s: %s", future_to_file.at(f).filename().string(), e.what());
+      ++errors;
+    }
+  }
+  std::filesystem::remove_all(dir);
+  Say("summary: %d files, %d lines, %d words, %d error", files.size() - errors, total_lines,
+      total_words, errors);
+  Check(total_lines == 210 && total_words == 1050 && errors == 1, "the totals");
+  Notice("file I/O overlaps on threads; each file's statistics or error comes back in its own "
+         "future, handled in completion order.");
+}
+
+}  // namespace
+
+std::vector<Section> PatternsSections() {
+  return {
+      {"first_completed", "Wait with kFirstCompleted, then cancel the rest",
+       FirstCompletedThenCancel},
+      {"pipeline", "pattern: a pipeline of stages", Pipeline},
+      {"map_reduce", "pattern: map-reduce on a process pool", MapReduce},
+      {"rate_limited", "pattern: a rate-limited executor", RateLimited},
+      {"retry", "pattern: retry inside a task", Retry},
+      {"progress", "pattern: progress tracking with cf::ProgressBar", Progress},
+      {"batches", "pattern: processing in batches", Batches},
+      {"downloads", "program: parallel downloads with errors and a timeout", Downloads},
+      {"file_processor", "program: a concurrent file processor", FileProcessor},
+  };
+}
+
+}  // namespace cf::tour

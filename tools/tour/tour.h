@@ -1,0 +1,84 @@
+// tools/tour/tour.h — what the tour's sections share.
+//
+// A section is one example (or a few close ones) from the seed tutorials in shared/seeds/,
+// rewritten with cf. The runner (tools/tour.cc) prints its heading, "== name: heading", then runs
+// it; the section prints indented lines with Say() and ends with Notice(): what to look at in
+// the output. A section checks its own claims with Check(): a failed check throws TourError, the
+// runner reports "FAILED" and the tour exits 1 — so the tour doubles as an end-to-end test.
+//
+// Time is scaled: the tutorials sleep whole seconds, the tour sleeps TutorialSeconds(s), 40 ms
+// per tutorial second, so the whole tour stays well under 15 s.
+//
+// Thread safety: Say() and Notice() may be called from any thread (one printf per line).
+#ifndef CF_TOOLS_TOUR_TOUR_H_
+#define CF_TOOLS_TOUR_TOUR_H_
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace cf::tour {
+
+struct Section {
+  const char* name;     // for --section=NAME
+  const char* heading;  // one line: what the section shows
+  void (*run)();
+};
+
+// The sections of each file, in tour order.
+std::vector<Section> BasicsSections();     // basics.cc: threads, futures, waiting, errors
+std::vector<Section> ProcessesSections();  // processes.cc: ProcessPoolExecutor, CPU-bound work
+std::vector<Section> PatternsSections();   // patterns.cc: the tutorials' patterns and programs
+
+// One tutorial second, scaled down.
+inline constexpr absl::Duration kTutorialSecond = absl::Milliseconds(40);
+inline absl::Duration TutorialSeconds(double s) { return kTutorialSecond * s; }
+inline void SleepTutorialSeconds(double s) { absl::SleepFor(TutorialSeconds(s)); }
+// A bound for waits that only a bug could reach (a section never hangs).
+inline constexpr absl::Duration kBound = absl::Seconds(30);
+
+class TourError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void SayLine(absl::string_view line);
+// Prints one indented line. GCC does not check absl format strings at compile time, and a
+// mismatched one formats as ""; Say throws TourError instead, so the tour fails loudly.
+template <typename... Args>
+void Say(const absl::FormatSpec<Args...>& format, const Args&... args) {
+  std::string line = absl::StrFormat(format, args...);
+  if (line.empty()) throw TourError("a Say() format string does not match its arguments");
+  SayLine(line);
+}
+// "Notice: <text>", the section's last line.
+void Notice(absl::string_view text);
+
+// Throws TourError("check failed: <what>") unless ok.
+void Check(bool ok, absl::string_view what);
+
+// The calling thread's name, e.g. "ThreadPoolExecutor-0_1" in a pool worker.
+std::string ThreadName();
+
+// Milliseconds since construction.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(absl::Now()) {}
+  double Millis() const { return absl::ToDoubleMilliseconds(absl::Now() - start_); }
+  double Seconds() const { return absl::ToDoubleSeconds(absl::Now() - start_); }
+
+ private:
+  absl::Time start_;
+};
+
+// The message of an exception_ptr's exception ("" for null).
+std::string What(const std::exception_ptr& error);
+
+}  // namespace cf::tour
+
+#endif  // CF_TOOLS_TOUR_TOUR_H_
