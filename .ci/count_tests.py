@@ -4,15 +4,23 @@
 Usage: count_tests.py TESTLOGS_DIR  → prints "PASSED FAILED" (two integers).
 A test target that crashed before writing its XML still has Bazel's generated test.xml, which
 records the failure, so a crash counts as a failed case.
+
+Folders named run_<k>_of_<n> (or shard_<i>_of_<m>_run_<k>_of_<n>) are skipped: --runs_per_test
+writes them, CI never passes it, and a later run without it leaves them behind, stale, beside the
+target's own test.xml. Shard folders (shard_<i>_of_<m>) are counted: each holds its own cases.
 """
 import os
+import re
 import sys
 import xml.etree.ElementTree as ET
+
+RERUN_DIR = re.compile(r"(shard_\d+_of_\d+_)?run_\d+_of_\d+")
 
 
 def count(root_dir):
     passed = failed = 0
-    for dirpath, _, files in os.walk(root_dir, followlinks=True):
+    for dirpath, dirnames, files in os.walk(root_dir, followlinks=True):
+        dirnames[:] = [d for d in dirnames if not RERUN_DIR.fullmatch(d)]
         if "test.xml" not in files:
             continue
         try:
