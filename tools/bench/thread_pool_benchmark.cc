@@ -28,6 +28,11 @@
 //   ./bazelw run --config=opt //tools/bench:thread_pool_benchmark --
 //       --benchmark_out=/tmp/tp.json --benchmark_out_format=json   (one command)
 //   python3 tools/bench/thread_pool_python.py --cf-json /tmp/tp.json
+//
+// A --benchmark_min_time on the command line replaces the benchmarks' own minimum times. With
+// --cf_smoke (CI's smoke run) every benchmark runs once and briefly: one repetition, at most
+// 1,000 latency rounds, 10,000 pending calls in the memory probes. Its figures mean little; it
+// keeps every benchmark building and running.
 
 #define BOOST_THREAD_VERSION 5
 #define BOOST_THREAD_PROVIDES_EXECUTORS
@@ -72,6 +77,21 @@ constexpr int kStdAsyncTasks = 20'000;
 constexpr int kCpuTasks = 16;
 constexpr uint64_t kSquaresPerTask = 4'000'000;
 constexpr int kPendingTasks = 1'000'000;
+constexpr int kSmokePendingTasks = 10'000;
+constexpr int kSmokeLatencyRounds = 1'000;
+constexpr char kSmokeFlag[] = "--cf_smoke";
+
+// Set once in main(), before any benchmark is registered or memory probe runs.
+struct RunSettings {
+  bool smoke = false;                  // --cf_smoke
+  bool command_line_min_time = false;  // --benchmark_min_time given: it replaces ours
+};
+RunSettings run_settings;
+
+int PendingTasks() { return run_settings.smoke ? kSmokePendingTasks : kPendingTasks; }
+int LatencyRounds(int rounds) {
+  return run_settings.smoke ? std::min(rounds, kSmokeLatencyRounds) : rounds;
+}
 
 void Noop() {}
 
@@ -283,9 +303,9 @@ MemoryFigures Measure(size_t rss_before, size_t heap_before) {
   const size_t heap_after = HeapBytesInUse();
   return {
       .rss_bytes_per_task =
-          static_cast<double>(rss_after - std::min(rss_after, rss_before)) / kPendingTasks,
+          static_cast<double>(rss_after - std::min(rss_after, rss_before)) / PendingTasks(),
       .heap_bytes_per_task =
-          static_cast<double>(heap_after - std::min(heap_after, heap_before)) / kPendingTasks,
+          static_cast<double>(heap_after - std::min(heap_after, heap_before)) / PendingTasks(),
   };
 }
 
@@ -306,11 +326,11 @@ MemoryFigures ProbeMemory() {
   for (int i = 0; i < kWorkers; ++i) gates.push_back(lib.Submit(block));
   blocked.Wait();
   using Fut = decltype(lib.Submit(&Noop));
-  std::vector<Fut> futures(kPendingTasks);
+  std::vector<Fut> futures(PendingTasks());
   malloc_trim(0);
   const size_t rss_before = ResidentBytes();
   const size_t heap_before = HeapBytesInUse();
-  for (int i = 0; i < kPendingTasks; ++i) futures[i] = lib.Submit(&Noop);
+  for (int i = 0; i < PendingTasks(); ++i) futures[i] = lib.Submit(&Noop);
   const MemoryFigures figures = Measure(rss_before, heap_before);
   gate.Notify();
   for (GateFut& f : gates) Lib::Get(f);
@@ -332,14 +352,15 @@ MemoryFigures ProbeMemory<Tbb>() {
   malloc_trim(0);
   const size_t rss_before = ResidentBytes();
   const size_t heap_before = HeapBytesInUse();
-  for (int i = 0; i < kPendingTasks; ++i) tbb.Run(&Noop);
+  for (int i = 0; i < PendingTasks(); ++i) tbb.Run(&Noop);
   const MemoryFigures figures = Measure(rss_before, heap_before);
   gate.Notify();
   tbb.WaitAll();
   return figures;
 }
 
-// Runs `<this binary> --cf_memory_probe=<library>` and reads the two figures it prints.
+// Runs `<this binary> --cf_memory_probe=<library> [--cf_smoke]` and reads the two figures it
+// prints.
 bool RunMemoryProbe(const std::string& library, MemoryFigures& out, std::string& error) {
   int fds[2];
   if (pipe(fds) != 0) {
@@ -352,7 +373,8 @@ bool RunMemoryProbe(const std::string& library, MemoryFigures& out, std::string&
   posix_spawn_file_actions_addclose(&actions, fds[0]);
   const std::string flag = "--cf_memory_probe=" + library;
   char exe[] = "/proc/self/exe";
-  char* child_argv[] = {exe, const_cast<char*>(flag.c_str()), nullptr};
+  char* child_argv[] = {exe, const_cast<char*>(flag.c_str()),
+                        run_settings.smoke ? const_cast<char*>(kSmokeFlag) : nullptr, nullptr};
   pid_t pid = 0;
   const int spawned = posix_spawn(&pid, exe, &actions, nullptr, child_argv, environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -408,25 +430,32 @@ int MemoryProbeMain(const std::string& library) {
 
 // ---- Registration and the summary -----------------------------------------------------------
 
+// The benchmark's own minimum time, unless the command line gave one.
+benchmark::internal::Benchmark* WithMinTime(benchmark::internal::Benchmark* b, double seconds) {
+  return run_settings.command_line_min_time ? b : b->MinTime(seconds);
+}
+
 template <typename Lib>
 void RegisterFor() {
   const std::string lib = Lib::kName;
-  benchmark::RegisterBenchmark(("BM_" + lib + "_Submit200kNoop").c_str(), &BM_Submit200kNoop<Lib>)
+  WithMinTime(benchmark::RegisterBenchmark(("BM_" + lib + "_Submit200kNoop").c_str(),
+                                           &BM_Submit200kNoop<Lib>),
+              std::is_same_v<Lib, StdAsync> ? 0.1 : 1.0)
       ->UseRealTime()
-      ->Unit(benchmark::kMillisecond)
-      ->MinTime(std::is_same_v<Lib, StdAsync> ? 0.1 : 1.0);
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("BM_" + lib + "_SubmitResultLatency").c_str(),
                                &BM_SubmitResultLatency<Lib>)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond)
-      ->Iterations(std::is_same_v<Lib, StdAsync> ? 2'000 : 50'000);
+      ->Iterations(LatencyRounds(std::is_same_v<Lib, StdAsync> ? 2'000 : 50'000));
   if (!std::is_same_v<Lib, StdAsync>) {
-    benchmark::RegisterBenchmark(("BM_" + lib + "_SumOfSquares").c_str(), &BM_SumOfSquares<Lib>)
+    WithMinTime(benchmark::RegisterBenchmark(("BM_" + lib + "_SumOfSquares").c_str(),
+                                             &BM_SumOfSquares<Lib>),
+                1.0)
         ->Arg(1)
         ->Arg(2)
         ->UseRealTime()
-        ->Unit(benchmark::kMillisecond)
-        ->MinTime(1.0);
+        ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("BM_" + lib + "_MemoryPerPendingTask").c_str(),
                                  &BM_MemoryPerPendingTask<Lib>)
         ->UseRealTime()
@@ -437,20 +466,18 @@ void RegisterFor() {
 }
 
 void RegisterTbb() {
-  benchmark::RegisterBenchmark("BM_Tbb_Submit200kNoop", &BM_Tbb_Submit200kNoop)
+  WithMinTime(benchmark::RegisterBenchmark("BM_Tbb_Submit200kNoop", &BM_Tbb_Submit200kNoop), 1.0)
       ->UseRealTime()
-      ->Unit(benchmark::kMillisecond)
-      ->MinTime(1.0);
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_Tbb_SubmitResultLatency", &BM_Tbb_SubmitResultLatency)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond)
-      ->Iterations(50'000);
-  benchmark::RegisterBenchmark("BM_Tbb_SumOfSquares", &BM_Tbb_SumOfSquares)
+      ->Iterations(LatencyRounds(50'000));
+  WithMinTime(benchmark::RegisterBenchmark("BM_Tbb_SumOfSquares", &BM_Tbb_SumOfSquares), 1.0)
       ->Arg(1)
       ->Arg(2)
       ->UseRealTime()
-      ->Unit(benchmark::kMillisecond)
-      ->MinTime(1.0);
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_Tbb_MemoryPerPendingTask", &BM_MemoryPerPendingTask<Tbb>)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond)
@@ -557,35 +584,51 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 
 }  // namespace
 
-// Unless the command line says otherwise: 5 repetitions of every benchmark in random order
-// (so a slow phase of the shared machine hits every library alike), medians on the console.
-std::vector<char*> WithDefaultFlags(int argc, char** argv) {
-  static const char* const kDefaults[][2] = {
-      {"--benchmark_repetitions", "--benchmark_repetitions=5"},
-      {"--benchmark_enable_random_interleaving", "--benchmark_enable_random_interleaving=true"},
-      {"--benchmark_display_aggregates_only", "--benchmark_display_aggregates_only=true"},
+// Whether args (after the program name) hold `flag`, alone or as `flag=value`.
+bool HasFlag(const std::vector<char*>& args, const std::string& flag) {
+  return std::any_of(args.begin() + 1, args.end(), [&flag](const char* a) {
+    const std::string arg = a;
+    return arg == flag || arg.rfind(flag + "=", 0) == 0;
+  });
+}
+
+// Unless the command line says otherwise: 5 repetitions of every benchmark (1 in a smoke run)
+// in random order (so a slow phase of the shared machine hits every library alike), medians on
+// the console.
+std::vector<char*> WithDefaultFlags(std::vector<char*> args) {
+  static char repetitions[] = "--benchmark_repetitions=5";
+  static char smoke_repetitions[] = "--benchmark_repetitions=1";
+  static char interleaving[] = "--benchmark_enable_random_interleaving=true";
+  static char aggregates_only[] = "--benchmark_display_aggregates_only=true";
+  const std::pair<const char*, char*> defaults[] = {
+      {"--benchmark_repetitions", run_settings.smoke ? smoke_repetitions : repetitions},
+      {"--benchmark_enable_random_interleaving", interleaving},
+      {"--benchmark_display_aggregates_only", aggregates_only},
   };
-  std::vector<char*> args(argv, argv + argc);
-  for (const auto& [flag, setting] : kDefaults) {
-    const bool given = std::any_of(args.begin() + 1, args.end(), [flag = flag](const char* a) {
-      return std::string(a).rfind(flag, 0) == 0;
-    });
-    if (!given) args.push_back(const_cast<char*>(setting));
+  for (const auto& [flag, setting] : defaults) {
+    if (!HasFlag(args, flag)) args.push_back(setting);
   }
   return args;
 }
 
 int main(int argc, char** argv) {
   constexpr char kProbeFlag[] = "--cf_memory_probe=";
-  if (argc == 2 && std::string(argv[1]).rfind(kProbeFlag, 0) == 0) {
-    return MemoryProbeMain(std::string(argv[1]).substr(sizeof(kProbeFlag) - 1));
+  std::vector<char*> args(argv, argv + argc);
+  // --cf_smoke is this binary's own flag: take it out before Google Benchmark reads the rest.
+  const auto smoke_end = std::remove_if(args.begin() + 1, args.end(),
+                                        [](const char* a) { return std::string(a) == kSmokeFlag; });
+  run_settings.smoke = smoke_end != args.end();
+  args.erase(smoke_end, args.end());
+  if (args.size() == 2 && std::string(args[1]).rfind(kProbeFlag, 0) == 0) {
+    return MemoryProbeMain(std::string(args[1]).substr(sizeof(kProbeFlag) - 1));
   }
+  run_settings.command_line_min_time = HasFlag(args, "--benchmark_min_time");
   RegisterFor<Cf>();
   RegisterFor<Asio>();
   RegisterFor<BoostExecutors>();
   RegisterFor<StdAsync>();
   RegisterTbb();
-  std::vector<char*> args = WithDefaultFlags(argc, argv);
+  args = WithDefaultFlags(std::move(args));
   int args_count = static_cast<int>(args.size());
   benchmark::Initialize(&args_count, args.data());
   if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
