@@ -8,46 +8,15 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "cf/futures.h"
 #include "tools/tour/tour.h"
 
 namespace cf::tour {
 namespace {
-
-// A gate that tasks wait at until the section opens it. AwaitArrivals(n) blocks until n tasks
-// have arrived, which makes "these tasks are running now" deterministic without sleeping.
-class Gate {
- public:
-  void Arrive() {
-    absl::MutexLock lock(&mu_);
-    ++arrived_;
-  }
-  void Pass() {
-    Arrive();
-    open_.WaitForNotificationWithTimeout(kBound);
-  }
-  void AwaitArrivals(int n) {
-    struct Want {
-      const int* arrived;
-      int n;
-      bool Reached() const { return *arrived >= n; }
-    };
-    absl::MutexLock lock(&mu_);
-    const Want want{&arrived_, n};
-    Check(mu_.AwaitWithTimeout(absl::Condition(&want, &Want::Reached), kBound),
-          "tasks reached the gate");
-  }
-  void Open() { open_.Notify(); }
-
- private:
-  absl::Mutex mu_;
-  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Notification open_;
-};
 
 std::string FetchUrl(const std::string& url) {
   SleepTutorialSeconds(1);  // the network
@@ -145,8 +114,9 @@ void MapOrder() {
 
 // seed 003 (PyMOTW): "Scheduling Individual Tasks"; seed 000: "Using submit() and Future".
 void SubmitAndState() {
-  ThreadPoolExecutor pool(1);
   Gate gate;
+  ThreadPoolExecutor pool(1);
+  absl::Cleanup open_gate = [&gate] { gate.Open(); };
   Say("main: starting");
   Future<double> future = pool.Submit([&gate] {
     Say("%s: sleeping 5", ThreadName());
@@ -194,7 +164,9 @@ void AsCompletedSection() {
 
 // seed 000: "Using wait() for Completion Control"; seed 004: "Waiting for Multiple Futures".
 void WaitSection() {
+  Gate gate;  // the kFirstException part's slow task waits here until Wait has returned
   ThreadPoolExecutor pool(3);
+  absl::Cleanup open_gate = [&gate] { gate.Open(); };
   auto task = [](int id, double seconds) {
     SleepTutorialSeconds(seconds);
     return absl::StrFormat("Task %d done", id);
@@ -209,8 +181,8 @@ void WaitSection() {
   for (const auto& f : rest) Say("completed: %s", f.Result());
   Check(none.empty(), "kAllCompleted");
 
-  Future<int> slow = pool.Submit([] {
-    SleepTutorialSeconds(3);
+  Future<int> slow = pool.Submit([&gate] {
+    gate.Pass();
     return 1;
   });
   Future<int> failing = pool.Submit([]() -> int {
@@ -218,6 +190,7 @@ void WaitSection() {
     throw std::runtime_error("disk full");
   });
   auto [first_error, pending] = Wait({slow, failing}, kBound, ReturnWhen::kFirstException);
+  gate.Open();
   Say("kFirstException returned with %d done (%s) and %d pending", first_error.size(),
       What(first_error.front().Exception()), pending.size());
   Check(first_error.front() == failing, "kFirstException");
@@ -248,8 +221,9 @@ void Callbacks() {
   Say("main thread: done waiting");
 
   // PyMOTW: a callback runs whatever made the future done, so it checks Cancelled() first.
-  ThreadPoolExecutor one(1);
   Gate gate;
+  ThreadPoolExecutor one(1);
+  absl::Cleanup open_gate = [&gate] { gate.Open(); };
   Future<int> busy = one.Submit([&gate] {
     gate.Pass();
     return 5;
@@ -275,8 +249,9 @@ void Callbacks() {
 
 // seed 003 (PyMOTW): "Canceling Tasks"; seed 000: "Cancelling Tasks".
 void Cancelling() {
-  ThreadPoolExecutor pool(2);
   Gate gate;
+  ThreadPoolExecutor pool(2);
+  absl::Cleanup open_gate = [&gate] { gate.Open(); };
   std::vector<std::pair<int, Future<int>>> tasks;
   Say("main: starting");
   for (int n = 10; n >= 1; --n) {
@@ -347,9 +322,17 @@ void Exceptions() {
 
 // seed 000 and 001: "Timeout Handling"; seed 002: "Map with Timeout".
 void Timeouts() {
-  ThreadPoolExecutor pool(2);
-  auto slow_task = [](double seconds) {
-    SleepTutorialSeconds(seconds);
+  // A "slow" task (3 tutorial seconds or more) waits at the gate until the section ends, so every
+  // timeout below fires however loaded the machine is; the quick ones really sleep.
+  Gate gate;
+  ThreadPoolExecutor pool(4);
+  absl::Cleanup open_gate = [&gate] { gate.Open(); };
+  auto slow_task = [&gate](double seconds) {
+    if (seconds >= 3) {
+      gate.Pass();
+    } else {
+      SleepTutorialSeconds(seconds);
+    }
     return absl::StrFormat("Completed after %gs", seconds);
   };
   Future<std::string> future = pool.Submit(slow_task, 5);
@@ -376,6 +359,7 @@ void Timeouts() {
   } catch (const TimeoutError&) {
     Say("Map(timeout = 2 s): cf::TimeoutError — timed out waiting for results");
   }
+  gate.Open();
   Notice("a timeout only stops the waiting: the tasks keep running (the pool waits for them "
          "when it is destroyed); Map's timeout counts from the Map() call.");
 }
@@ -409,8 +393,9 @@ void ScopedExecutor() {
     Say("Submit after Shutdown: cf::ShutdownError: %s", e.what());
   }
 
-  ThreadPoolExecutor cancelling(1);
   Gate gate;
+  ThreadPoolExecutor cancelling(1);
+  absl::Cleanup open_gate = [&gate] { gate.Open(); };
   Future<int> running = cancelling.Submit([&gate] {
     gate.Pass();
     return 1;
@@ -439,11 +424,11 @@ void PoolConfig() {
       threads.max_workers(), cpus);
   Say("ProcessPoolExecutor() max_workers = %d  (the CPUs this process may run on)",
       processes.max_workers());
+  Gate gate;  // holds both tasks until both threads exist
   ThreadPoolExecutor scraper({.max_workers = 2,
                               .thread_name_prefix = "WebScraper",
                               .initializer = [] { Say("initializer ran in %s", ThreadName()); }});
   std::vector<Future<std::string>> names;
-  Gate gate;
   for (int i = 0; i < 2; ++i) {
     names.push_back(scraper.Submit([&gate] {
       gate.Arrive();

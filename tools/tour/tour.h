@@ -17,8 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -61,6 +63,29 @@ void Notice(absl::string_view text);
 
 // Throws TourError("check failed: <what>") unless ok.
 void Check(bool ok, absl::string_view what);
+
+// A gate that tasks wait at (Pass) until the section opens it; AwaitArrivals(n) blocks until n
+// tasks have arrived, which makes "these tasks are running now" deterministic without sleeping.
+// Both waits are bounded by kBound. Open() is idempotent.
+//
+// Lifetime: tasks touch the gate until they return, so declare it before the executor and open
+// it at scope exit after the executor (absl::Cleanup declared after it): then a section that
+// stops early, on a failed Check, still lets its tasks go before the executor waits for them.
+//   Gate gate;
+//   ThreadPoolExecutor pool(2);
+//   absl::Cleanup open_gate = [&gate] { gate.Open(); };
+class Gate {
+ public:
+  void Arrive();
+  void Pass();  // Arrive, then wait until open
+  void AwaitArrivals(int n);  // Check-fails after kBound
+  void Open();
+
+ private:
+  absl::Mutex mu_;
+  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
+  bool open_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 // The calling thread's name, e.g. "ThreadPoolExecutor-0_1" in a pool worker.
 std::string ThreadName();

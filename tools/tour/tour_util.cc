@@ -21,6 +21,34 @@ void Check(bool ok, absl::string_view what) {
   if (!ok) throw TourError(absl::StrCat("check failed: ", what));
 }
 
+void Gate::Arrive() {
+  absl::MutexLock lock(&mu_);
+  ++arrived_;
+}
+
+void Gate::Pass() {
+  absl::MutexLock lock(&mu_);
+  ++arrived_;
+  mu_.AwaitWithTimeout(absl::Condition(&open_), kBound);
+}
+
+void Gate::AwaitArrivals(int n) {
+  struct Want {
+    const int* arrived;
+    int n;
+    bool Reached() const { return *arrived >= n; }
+  };
+  absl::MutexLock lock(&mu_);
+  const Want want{&arrived_, n};
+  Check(mu_.AwaitWithTimeout(absl::Condition(&want, &Want::Reached), kBound),
+        "tasks reached the gate");
+}
+
+void Gate::Open() {
+  absl::MutexLock lock(&mu_);
+  open_ = true;
+}
+
 std::string ThreadName() {
   char name[32] = {};
   pthread_getname_np(pthread_self(), name, sizeof(name));
