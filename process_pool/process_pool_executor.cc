@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "cf/core/errors.h"
+#include "cf/process_pool/internal/failure_policy.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/pool_core.h"
 #include "cf/process_pool/internal/worker_loop.h"
@@ -30,6 +32,13 @@ int DefaultMaxWorkers() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
   return static_cast<int>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+}
+
+std::uint64_t PhysicalMemory() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return std::uint64_t{1} << 40;
+  return static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size);
 }
 
 // A program started as a worker reached a ProcessPoolExecutor: its main() does not call
@@ -59,16 +68,6 @@ const char* StartMethodName(StartMethod method) {
   return "forkserver";
 }
 
-namespace internal {
-
-void ThrowUndecodableResult(const std::string& task, absl::string_view why) {
-  throw BrokenProcessPool(absl::StrCat("the result of task '", task,
-                                       "' could not be decoded in the parent: ", why,
-                                       " (the pool is still usable)"));
-}
-
-}  // namespace internal
-
 internal::PoolConfig ProcessPoolExecutor::MakeConfig(Options options) {
   RefuseToNestInUninitializedWorker();
   if (options.max_workers < 0) {
@@ -90,6 +89,13 @@ internal::PoolConfig ProcessPoolExecutor::MakeConfig(Options options) {
   config.max_tasks_per_child = options.max_tasks_per_child;
   config.initializer = std::move(options.initializer);
   config.worker_binary = std::move(options.worker_binary);
+  config.max_payload_size =
+      options.max_payload_size != 0 ? options.max_payload_size : PhysicalMemory();
+  if (config.initializer && config.initializer.payload().size() > config.max_payload_size) {
+    throw std::invalid_argument(internal::OversizeArgumentMessage(
+        config.initializer.task_name(), config.initializer.payload().size(),
+        config.max_payload_size));
+  }
   return config;
 }
 

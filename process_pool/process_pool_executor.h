@@ -16,34 +16,57 @@
 //     for (int sq : pool.Map(&Square, std::vector<int>{1, 2, 3}, {.chunksize = 100})) ...
 //   }
 //
-// Lifecycle (as in Python 3.14):
+// Lifecycle (as in Python 3.14; docs/semantics.md lists every difference):
 //   * Workers start on demand, at most max_workers (default: CPUs in this process's affinity
 //     mask), and an idle worker is reused before a new one is started. StartMethod says how
 //     (start_method.h); with max_tasks_per_child N a worker is replaced after N tasks, with every
-//     start method.
+//     start method. If a worker cannot be started (e.g. no file descriptor left) the pool goes on
+//     with the workers it has, and says so on stderr; with none it breaks, saying why.
 //   * A future is pending while queued (Cancel() works), running once handed to a worker
-//     (SEMANTICS deviation 2), then finished with the result or the task's exception: std:: and
-//     cf:: exception types and CF_EXCEPTION types come back as themselves, others as
+//     (docs/semantics.md deviation 2), then finished with the result or the task's exception:
+//     std:: and cf:: exception types and CF_EXCEPTION types come back as themselves, others as
 //     cf::RemoteError naming the type.
+//   * One bad call fails only its own future: arguments that cannot be encoded (a throwing
+//     save(), nesting deeper than 1000 levels, over Options::max_payload_size) throw at Submit;
+//     a result that cannot be encoded or is over the limit fails that future.
 //   * A worker that dies (a signal, exit(), abort()) while work is pending breaks the pool: every
 //     pending and running future fails with its own cf::BrokenProcessPool ("A process in the
 //     process pool was terminated abruptly while the future was running or pending." plus the
-//     worker's pid and signal or exit code), and Submit throws BrokenProcessPool from then on.
-//     A failing initializer breaks the pool the same way.
+//     worker's pid and signal or exit code — or why the code cannot be known, e.g. SIGCHLD set
+//     to SIG_IGN), and Submit throws BrokenProcessPool from then on. A failing initializer
+//     breaks the pool the same way.
 //   * Shutdown(wait, cancel_futures) as ThreadPoolExecutor's; the destructor is Shutdown(true).
-//     TerminateWorkers()/KillWorkers() (Python 3.14) cancel what is queued and SIGTERM/SIGKILL
-//     every worker; running futures then fail with BrokenProcessPool.
+//     Shutdown(wait=true) waits for every queued (unless cancelled) and running call to finish
+//     — as long as the task takes; a task that never returns, or a worker stopped with SIGSTOP
+//     while running one, keeps it waiting, as in CPython — then tells each worker to exit and
+//     SIGKILLs one that has not exited 5 s later (an idle worker that is stopped or wedged).
+//     TerminateWorkers()/KillWorkers() (Python 3.14) cancel what is queued and SIGTERM (with
+//     SIGCONT, so stopped workers end too) / SIGKILL every worker; running futures then fail
+//     with BrokenProcessPool, and a worker that ignores SIGTERM is SIGKILLed 5 s later, so the
+//     destructor after them returns promptly.
 //   * Nothing is left behind after Shutdown, the destructor or a broken pool: no child process,
 //     no descriptor, no thread.
 //
+// kFork runs the task in a copy of this process, as CPython's "fork" does: if this process has
+// other threads, the copy has only the forking one, and any lock another thread held at the
+// fork stays held there forever (a mutex in your code or a library's). cf itself takes no such
+// lock between fork() and your task; a task that takes one may hang. Prefer kForkServer (kAuto
+// picks it whenever cf::InitProcessPool ran) or kSpawn in multi-threaded programs.
+//
+// A pool copied into a child by the program's own fork() belongs to its parent: in the child,
+// Submit throws BrokenProcessPool ("make a new ProcessPoolExecutor in this process"), and
+// destroying the copy returns at once without touching the parent's workers.
+//
 // Thread safety: every method may be called from any thread, concurrently, including from
-// done-callbacks (which run on the pool's manager thread; Shutdown(true) there does not wait).
+// done-callbacks (which run on the pool's manager thread; Shutdown(true) there does not wait,
+// and destroying the pool there is safe: the manager finishes the remaining work and ends).
 // Everything the task did in the worker happens-before its future completes in this process.
 #ifndef CF_PROCESS_POOL_PROCESS_POOL_EXECUTOR_H_
 #define CF_PROCESS_POOL_PROCESS_POOL_EXECUTOR_H_
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -60,95 +83,14 @@
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/internal/pool_core.h"
+#include "cf/process_pool/internal/pool_task.h"
 #include "cf/process_pool/start_method.h"
 #include "cf/serialization/task.h"
 
 namespace cf {
 
 namespace internal {
-
 class ProcessPoolExecutorPeer;
-
-// The result type a task's future holds: R decayed (void stays void).
-template <typename R>
-using TaskValue = std::conditional_t<std::is_void_v<R>, void, std::decay_t<R>>;
-
-[[noreturn]] void ThrowUndecodableResult(const std::string& task, absl::string_view why);
-
-// A Submit(): one call whose result completes one Promise<V>.
-template <typename V>
-class CallTask final : public PoolTask {
- public:
-  explicit CallTask(TaskCall call) : PoolTask(std::move(call)) {}
-  Future<V> GetFuture() const { return promise_.GetFuture(); }
-  bool Start() override { return promise_.SetRunningOrNotifyCancel(); }
-  bool Cancel() override { return promise_.GetFuture().Cancel(); }
-  void Succeed(absl::Span<const char> payload) override {
-    absl::StatusOr<ResultValue<V>> value = DecodeResult<V>(payload);
-    if (!value.ok()) return FailUndecodable(value.status());
-    if constexpr (std::is_void_v<V>) {
-      promise_.TrySetResult();
-    } else {
-      promise_.TrySetResult(*std::move(value));
-    }
-  }
-  void Fail(std::exception_ptr error) override { promise_.TrySetException(std::move(error)); }
-
- private:
-  void FailUndecodable(const absl::Status& status) {
-    try {
-      ThrowUndecodableResult(call().task_name(), status.message());
-    } catch (...) {
-      promise_.TrySetException(std::current_exception());
-    }
-  }
-  Promise<V> promise_;
-};
-
-// One chunk of a Map(): a batch of calls whose results complete one Promise<MapChunk<V>>.
-template <typename V>
-class BatchTask final : public PoolTask {
- public:
-  explicit BatchTask(TaskCall call) : PoolTask(std::move(call)) {}
-  Future<MapChunk<V>> GetFuture() const { return promise_.GetFuture(); }
-  bool Start() override { return promise_.SetRunningOrNotifyCancel(); }
-  bool Cancel() override { return promise_.GetFuture().Cancel(); }
-  void Succeed(absl::Span<const char> payload) override {
-    absl::StatusOr<std::vector<ResultValue<V>>> values =
-        DecodeResults<V>(payload, call().call_count());
-    if (!values.ok()) {
-      try {
-        ThrowUndecodableResult(call().task_name(), values.status().message());
-      } catch (...) {
-        promise_.TrySetException(std::current_exception());
-      }
-      return;
-    }
-    if constexpr (std::is_void_v<V>) {
-      promise_.TrySetResult();
-    } else {
-      MapChunk<V> chunk;
-      chunk.reserve(values->size());
-      for (V& v : *values) chunk.emplace_back(std::move(v));
-      promise_.TrySetResult(std::move(chunk));
-    }
-  }
-  void Fail(std::exception_ptr error) override { promise_.TrySetException(std::move(error)); }
-
- private:
-  Promise<MapChunk<V>> promise_;
-};
-
-// Adds one Map input to a batch: a tuple/pair whose elements fn takes is spread into arguments.
-template <typename Fn, typename Batch, typename Item>
-void AddMapItem(Batch& batch, Item&& item) {
-  if constexpr (SpreadsItem<Fn, Item>()) {
-    batch.AddTuple(std::forward<Item>(item));
-  } else {
-    batch.Add(std::forward<Item>(item));
-  }
-}
-
 }  // namespace internal
 
 class ProcessPoolExecutor {
@@ -164,6 +106,11 @@ class ProcessPoolExecutor {
     // The program kSpawn and kForkServer start (default: this program); it must call
     // cf::InitProcessPool(argc, argv) first in main(). See cf_worker_binary() in defs.bzl.
     std::string worker_binary{};
+    // The largest encoded arguments (of one Submit, or one Map chunk) or result a call may
+    // have, in bytes; 0: the machine's physical memory (a payload cannot be larger anyway; Python
+    // has no limit). Arguments over it fail at Submit with cf::SerializationError naming the
+    // size and the limit; a result over it fails only its own future the same way.
+    std::uint64_t max_payload_size = 0;
   };
 
   ProcessPoolExecutor();
@@ -176,8 +123,10 @@ class ProcessPoolExecutor {
   ~ProcessPoolExecutor();
 
   // Schedules fn(args...) in a worker; fn must be registered with CF_TASK (std::invalid_argument
-  // naming CF_TASK otherwise). Arguments are converted to fn's parameter types and encoded now.
-  // Throws BrokenProcessPool if the pool is broken, ShutdownError after Shutdown().
+  // naming CF_TASK otherwise). Arguments are converted to fn's parameter types and encoded now
+  // (SerializationError, or what a save() threw, if they cannot be; SerializationError if they
+  // are over Options::max_payload_size). Throws BrokenProcessPool if the pool is broken or this
+  // process is a fork() copy of the pool's, ShutdownError after Shutdown().
   template <typename R, typename... P, typename... A>
   Future<internal::TaskValue<R>> Submit(R (*fn)(P...), A&&... args) {
     using V = internal::TaskValue<R>;

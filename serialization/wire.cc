@@ -193,13 +193,15 @@ absl::string_view FrameKindName(FrameKind kind) {
       return "shutdown";
     case FrameKind::kGoodbye:
       return "goodbye";
+    case FrameKind::kConfigure:
+      return "configure";
   }
   return "unknown";
 }
 
 bool IsValidFrameKind(std::uint8_t value) {
   return value >= static_cast<std::uint8_t>(FrameKind::kCall) &&
-         value <= static_cast<std::uint8_t>(FrameKind::kGoodbye);
+         value <= static_cast<std::uint8_t>(FrameKind::kConfigure);
 }
 
 void EncodeFrameHeader(const FrameHeader& header, char* out) {

@@ -17,7 +17,8 @@
 //   kResult             the encoded results of a kCall, in order, worker → parent
 //   kException          an encoded ExceptionInfo: the kCall failed, worker → parent
 //   kHello, kShutdown,  control frames whose payloads the process pool defines (a worker's
-//   kGoodbye            greeting, "finish and exit", "exiting")
+//   kGoodbye,           greeting, "finish and exit", "exiting", the pool's settings for a
+//   kConfigure          worker)
 //
 // Reading: FrameDecoder turns bytes into frames incrementally (push bytes with Append, or read
 // straight into WritableSpan and Commit). FrameReader drives one over a file descriptor,
@@ -75,6 +76,7 @@ enum class FrameKind : std::uint8_t {
   kHello = 5,
   kShutdown = 6,
   kGoodbye = 7,
+  kConfigure = 8,
 };
 
 // "call", "result", ...; "unknown" for other values.
@@ -147,6 +149,8 @@ class FrameDecoder {
   // OK, or the error that stopped the decoder (it is then final).
   const absl::Status& status() const { return status_; }
   std::uint64_t max_payload_size() const { return max_payload_size_; }
+  // Changes the limit for the headers that follow (a header already parsed keeps its verdict).
+  void set_max_payload_size(std::uint64_t limit) { max_payload_size_ = limit; }
 
  private:
   enum class State { kHeader, kPayload, kReady, kFailed };

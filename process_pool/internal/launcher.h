@@ -1,27 +1,34 @@
-// cf/process_pool/internal/launcher.h — starting, watching and reaping worker processes.
+// cf/process_pool/internal/launcher.h — how a pool starts, watches and reaps its workers: one
+// interface, one implementation per start method.
 //
 // Not part of the public API (see cf/process_pool/process_pool_executor.h). This layer knows
 // nothing about frames or tasks: it creates a worker with two pipes (calls in, results out) and
-// tells the pool when and how the worker ended.
+// tells the pool how the worker ended.
 //
-// Start methods (DESIGN §5):
-//   ForkWorker   fork()s this process; the child runs `worker_main(3, 4)` and _exit()s with its
-//                result. Works without InitProcessPool.
-//   SpawnWorker  posix_spawn()s `binary` (this program by default) with the role variable
-//                CF_PROCESS_POOL_ROLE=worker:3,4:<parent pid>; cf::InitProcessPool(argc, argv)
-//                at the top of the child's main sees it and runs the worker loop instead of main.
-//   ForkServer   spawns one server that way (role forkserver:3:<parent pid>), then asks it over a
-//                Unix socket to fork each worker; the server passes the workers' exit statuses
-//                back because it, not the pool, is their parent.
+//   start method  implementation        how a worker starts
+//   kFork         fork_launcher.cc      fork() of this process; the child runs RunWorker(3, 4).
+//   kSpawn        spawn_launcher.cc     posix_spawn() of the worker program (this one by
+//                                       default) with CF_PROCESS_POOL_ROLE=worker:3,4:<parent>;
+//                                       cf::InitProcessPool at the top of its main() runs
+//                                       RunWorker instead of main.
+//   kForkServer   fork_server.{h,cc}    one server spawned that way (role forkserver:3:<parent>)
+//                                       forks each worker on request over a Unix socket, and
+//                                       reports their exit statuses, since it is their parent.
 //
 // Hygiene, for every method: every descriptor cf creates is O_CLOEXEC; a worker keeps only
-// stdin/stdout/stderr and its own two pipe ends (fork: close_range in the child; spawn:
-// posix_spawn_file_actions_addclosefrom_np). Workers die with the parent: PR_SET_PDEATHSIG
-// (SIGKILL) plus a getppid() check, and they also exit on EOF of their call pipe.
+// stdin/stdout/stderr and its own two pipe ends, renumbered to 3 and 4; workers die with the
+// parent (PR_SET_PDEATHSIG plus a getppid() check) and exit on EOF of their call pipe. A worker
+// that cannot put its pipes in place (e.g. no descriptor left) says why on stderr and exits with
+// kSetupFailedExitCode.
+//
+// Fork safety (kFork): the child of a multi-threaded process inherits, still locked, every lock
+// another thread held at fork(). Between fork() and the user's task the child takes no lock
+// another thread may hold: only async-signal-safe calls until the worker loop starts, abseil's
+// deadlock detection (a global lock in every absl::Mutex call of a debug build) switched off
+// first, lock-free task and exception registries, and no absl::Mutex in the worker loop.
 //
 // Threads: PR_SET_PDEATHSIG fires when the *thread* that created the child exits, so the pool
-// creates workers only from its long-lived manager thread. A ForkServer object is used by one
-// thread at a time.
+// uses a Launcher only from its long-lived manager thread. Thread-compatible.
 #ifndef CF_PROCESS_POOL_INTERNAL_LAUNCHER_H_
 #define CF_PROCESS_POOL_INTERNAL_LAUNCHER_H_
 
@@ -29,38 +36,14 @@
 
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cf/process_pool/internal/unique_fd.h"
+#include "cf/process_pool/start_method.h"
 
 namespace cf::internal {
-
-// A move-only owner of a file descriptor; closes it on destruction.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) Reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { Reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int Release() { return std::exchange(fd_, -1); }
-  void Reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 // The environment variable that tells a spawned program which role it plays.
 inline constexpr char kRoleEnvVar[] = "CF_PROCESS_POOL_ROLE";
@@ -72,6 +55,8 @@ inline constexpr int kForkServerFd = 3;
 // Exit code of a spawned program that reached cf::ProcessPoolExecutor without having called
 // cf::InitProcessPool (it would otherwise start pools of its own: a fork bomb).
 inline constexpr int kMissingInitExitCode = 86;
+// Exit code of a worker that could not put its pipes in place (it printed why on stderr).
+inline constexpr int kSetupFailedExitCode = 87;
 
 // The worker loop: reads calls from in_fd, writes results to out_fd; returns the exit code.
 using WorkerMain = int (*)(int in_fd, int out_fd);
@@ -81,61 +66,30 @@ struct WorkerProcess {
   UniqueFd pidfd;        // readable once the process has exited
   UniqueFd to_worker;    // the parent writes calls here
   UniqueFd from_worker;  // the parent reads results here
-  bool is_child = true;  // false for fork-server workers: the server reaps them
 };
 
-// A pipe whose both ends are O_CLOEXEC and numbered >= 10 (so moving them to 3 and 4 in a child
-// never collides).
-absl::Status MakePipe(UniqueFd& read_end, UniqueFd& write_end);
-
-// kFork. The child calls worker_main(kWorkerInFd, kWorkerOutFd) and _exit()s.
-absl::StatusOr<WorkerProcess> ForkWorker(WorkerMain worker_main);
-
-// kSpawn. `binary` empty means this program (/proc/self/exe).
-absl::StatusOr<WorkerProcess> SpawnWorker(const std::string& binary);
-
-// Waits up to `timeout` for a child of this process (is_child) to exit, reaps it and returns its
-// wait status; kUnavailable if it is still running then.
-absl::StatusOr<int> ReapChild(const WorkerProcess& worker, absl::Duration timeout);
-
-// "exit code 3", "signal 9 (SIGKILL)".
-std::string DescribeWaitStatus(int wait_status);
-
-// kForkServer: the pool's side of the fork server.
-class ForkServer {
+class Launcher {
  public:
-  // Spawns the server (`binary` empty: this program) and waits up to `start_timeout` for its
-  // hello. FailedPrecondition if it exited first (e.g. main() lacks cf::InitProcessPool).
-  static absl::StatusOr<std::unique_ptr<ForkServer>> Start(const std::string& binary,
-                                                           absl::Duration start_timeout);
-  ForkServer(const ForkServer&) = delete;
-  ForkServer& operator=(const ForkServer&) = delete;
-  // Closes the control socket; the server then kills its workers and exits; it is reaped here.
-  ~ForkServer();
+  virtual ~Launcher() = default;
 
-  // Asks the server for a worker.
-  absl::StatusOr<WorkerProcess> Fork();
-  // The wait status of a worker the server reported as exited, waiting up to `timeout` for the
-  // report. kUnavailable when it has not arrived in time.
-  absl::StatusOr<int> WorkerExitStatus(pid_t pid, absl::Duration timeout);
-  // Reads any exit reports waiting on the socket without blocking.
-  absl::Status Poll();
-
-  pid_t pid() const { return pid_; }
-  // Readable when the server sent something (exit reports): for the pool's poll set.
-  int control_fd() const { return control_.get(); }
-
- private:
-  ForkServer() = default;
-  absl::Status ReadMessages(absl::Duration timeout, pid_t want_fork_reply, pid_t* forked);
-
-  pid_t pid_ = -1;
-  UniqueFd pidfd_;
-  UniqueFd control_;
-  absl::flat_hash_map<pid_t, int> exit_statuses_;
+  // Starts one worker. An error says why none could be started (its message is the cause).
+  virtual absl::StatusOr<WorkerProcess> Start() = 0;
+  // Once the worker's pidfd fired: its wait status, waiting up to `timeout` for it. An error
+  // says why the status cannot be known (e.g. SIGCHLD is ignored, so the kernel reaped it).
+  virtual absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) = 0;
+  // Frees what is left of a worker that is gone (or was just SIGKILLed): reaps a child.
+  virtual void Release(const WorkerProcess& worker) = 0;
+  // A descriptor for the manager's poll set, or -1; when it fires, the manager calls Poll(),
+  // whose error means the launcher itself died (the pool cannot start or watch workers).
+  virtual int poll_fd() const { return -1; }
+  virtual absl::Status Poll() { return absl::OkStatus(); }
 };
 
-// Run by cf::InitProcessPool in a spawned fork server; never returns.
+// The launcher for `method` (never kAuto). `worker_binary` empty: this program.
+std::unique_ptr<Launcher> MakeLauncher(StartMethod method, const std::string& worker_binary,
+                                       absl::Duration start_timeout);
+
+// Run by cf::InitProcessPool in a spawned fork server; never returns (fork_server.cc).
 [[noreturn]] void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main);
 
 // What InitProcessPool found in the environment.

@@ -1,38 +1,34 @@
 // cf/process_pool/internal/pool_core.h — the type-erased engine of ProcessPoolExecutor.
 //
-// Not part of the public API.
+// Not part of the public API. See process_pool/README.md for one call's trip through it.
 //
-// One manager thread per pool owns every worker: it starts them (so PR_SET_PDEATHSIG binds them
-// to a thread that lives as long as they do), writes calls to them and reads their replies with
-// non-blocking I/O in one poll() loop, watches their pidfds, and delivers outcomes to the tasks'
-// futures. Submitters only append to the pending queue and wake the manager.
+// One manager thread per pool (manager.cc) owns every worker: it starts them through the
+// Launcher (so PR_SET_PDEATHSIG binds them to a thread that lives as long as they do), writes
+// calls and reads replies through each WorkerChannel in one poll() loop, watches their pidfds,
+// asks the failure policy what a worker's end means, and delivers outcomes to the futures.
+// Submitters (pool_core.cc) only append to the pending queue and wake the manager.
 //
 // A task's life:
 //   pending (in pending_, cancellable)
-//     ──handed to a worker: Start() = SetRunningOrNotifyCancel()──► running (in the worker's
-//       in-flight list; no longer cancellable; deviation 2)
+//     ──handed to an idle worker: Start() = SetRunningOrNotifyCancel()──► running (in that
+//       worker's in-flight list; no longer cancellable: docs/semantics.md deviation 2)
 //     ──kResult / kException──► Succeed(payload) / Fail(exception)
 //   A cancelled task is dropped when its turn comes (Start() returns false).
+// One call per worker at a time: a call sitting in a worker's pipe would be "running" yet not
+// started, which deviation 2 rules out.
 //
-// Dispatch: an idle worker (nothing in flight) gets the next task; when every worker is busy and
-// fewer than max_workers exist, a new worker is started; otherwise the task waits in pending_,
-// cancellable, until a worker is free. A worker holds at most kWindow calls (1: a call sitting
-// in a worker's pipe would be "running" yet not started, which SEMANTICS deviation 2 rules out).
+// Lifetime: the manager thread holds a shared_ptr to the core while it runs, so the executor
+// may be destroyed anywhere, including from a done-callback on the manager thread; the core
+// then finishes its work and ends. Shutdown(wait=true) from another thread waits for the
+// manager to end and joins it. Once the manager ended, nothing is left: no child, descriptor or
+// thread.
 //
-// The pool breaks (Python's BrokenProcessPool) when a worker dies while work is pending or in
-// flight, when a worker fails to start or its initializer throws, when a worker's stream is
-// malformed, or when the fork server dies. Every pending and running task then fails with its
-// own BrokenProcessPool naming the worker's pid and its signal or exit code, the other workers
-// are killed and reaped, and Submit throws BrokenProcessPool from then on. A worker that dies
-// while the pool has no work at all is simply replaced on demand.
+// fork(): a copy of the pool in a child of the owning process has no manager and no workers.
+// There Submit throws BrokenProcessPool saying so, and Shutdown, SignalWorkers and destruction
+// return at once touching nothing (no lock, no signal, no descriptor of the parent's workers).
 //
-// Shutdown: queued work still runs (unless cancel_futures), then every worker gets kShutdown,
-// says goodbye and is reaped; then the manager thread ends. Nothing is left behind: no child,
-// no descriptor, no thread.
-//
-// Thread safety: Submit, Shutdown, SignalWorkers and worker_pids may be called from any thread,
-// including from done-callbacks, which run on the manager thread (Shutdown(wait=true) there does
-// not join itself).
+// Thread safety: Submit, Shutdown, SignalWorkers, worker_pids and the testing waits may be
+// called from any thread, including from done-callbacks (which run on the manager thread).
 #ifndef CF_PROCESS_POOL_INTERNAL_POOL_CORE_H_
 #define CF_PROCESS_POOL_INTERNAL_POOL_CORE_H_
 
@@ -44,115 +40,95 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "absl/types/span.h"
+#include "cf/process_pool/internal/failure_policy.h"
 #include "cf/process_pool/internal/launcher.h"
-#include "cf/process_pool/start_method.h"
-#include "cf/serialization/task.h"
+#include "cf/process_pool/internal/pool_config.h"
+#include "cf/process_pool/internal/pool_task.h"
+#include "cf/process_pool/internal/unique_fd.h"
+#include "cf/process_pool/internal/worker_channel.h"
 
 namespace cf::internal {
 
-// One submitted call (a single Submit, or one chunk of a Map).
-class PoolTask {
+class PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
-  explicit PoolTask(TaskCall call) : call_(std::move(call)) {}
-  virtual ~PoolTask() = default;
-
-  // SetRunningOrNotifyCancel() on the future: false means it was cancelled (drop the task).
-  virtual bool Start() = 0;
-  // Cancel() on the future; true if it is now cancelled.
-  virtual bool Cancel() = 0;
-  // The worker's kResult payload: decode it and complete the future.
-  virtual void Succeed(absl::Span<const char> payload) = 0;
-  // Complete the future with an exception (the task's own, or BrokenProcessPool).
-  virtual void Fail(std::exception_ptr error) = 0;
-
-  const TaskCall& call() const { return call_; }
-
- private:
-  TaskCall call_;
-};
-
-struct PoolConfig {
-  int max_workers = 1;
-  StartMethod start_method = StartMethod::kFork;  // resolved: never kAuto
-  int max_tasks_per_child = 0;                    // 0: unlimited
-  TaskCall initializer;
-  std::string worker_binary;                      // empty: this program
-  absl::Duration start_timeout = absl::Seconds(20);
-};
-
-class PoolCore {
- public:
-  // Calls in flight per worker.
-  static constexpr int kWindow = 1;
-
+  // Always held by a shared_ptr (std::make_shared).
   explicit PoolCore(PoolConfig config);
   PoolCore(const PoolCore&) = delete;
   PoolCore& operator=(const PoolCore&) = delete;
-  // Shutdown(wait=true).
   ~PoolCore();
 
-  // Queues the task. Throws BrokenProcessPool if the pool is broken, ShutdownError after
-  // Shutdown().
+  // Queues the task. Throws BrokenProcessPool if the pool is broken (or this process is a
+  // fork() copy of the owner), ShutdownError after Shutdown(), SerializationError if the call's
+  // payload is over the frame limit.
   void Submit(std::unique_ptr<PoolTask> task);
-  // See the file comment. Idempotent.
+  // Python's shutdown(wait, cancel_futures). Idempotent. wait=true from the manager thread (a
+  // done-callback) does not wait.
   void Shutdown(bool wait, bool cancel_futures);
-  // Python 3.14's terminate_workers()/kill_workers(): Shutdown(false, true), then send `sig`
-  // to every live worker.
+  // Python 3.14's terminate_workers()/kill_workers(): Shutdown(false, true), then `sig` to every
+  // live worker (SIGTERM also gets SIGCONT, so a stopped worker ends too); a worker still alive
+  // exit_grace later is SIGKILLed.
   void SignalWorkers(int sig);
   std::vector<pid_t> worker_pids() const;
   int max_workers() const { return config_.max_workers; }
   // Tests: blocks until the manager has started every worker the queued work calls for (the
   // queue is empty, or max_workers are alive), or `timeout` passes; returns whether it has.
   bool AwaitSettledForTesting(absl::Duration timeout) const;
-  // Tests: blocks until exactly n workers are alive (e.g. after a death was noticed), or
-  // `timeout` passes; returns whether they are.
+  // Tests: blocks until exactly n workers are alive, or `timeout` passes.
   bool AwaitLiveWorkersForTesting(int n, absl::Duration timeout) const;
 
  private:
-  struct Worker;
   struct Delivery;
 
+  // True in a process that fork() copied this pool into.
+  bool InForeignProcess() const;
   void EnsureManagerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Manager thread: anything pending or in flight.
+  bool HasWork() const;
+
+  // The manager thread (manager.cc); these own workers_ and the launcher.
   void Run();
-  // Manager-thread helpers (they own workers_ and its I/O state).
-  void StartWorker();
+  void StartWorker(std::vector<Delivery>& deliveries);
   void Dispatch();
-  void QueueFrame(Worker& w, FrameKind kind, std::uint64_t id, absl::Span<const char> payload);
-  void FlushOutput(Worker& w);
-  void ReadInput(Worker& w, std::vector<Delivery>& deliveries);
-  void HandleFrame(Worker& w, Frame& frame, std::vector<Delivery>& deliveries);
-  void HandleExit(Worker& w, std::vector<Delivery>& deliveries);
-  void Break(const std::string& detail, std::vector<Delivery>& deliveries);
+  void ServiceWorker(WorkerChannel& w, short read_events, short write_events,
+                     std::vector<Delivery>& deliveries);
+  void HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries);
+  void Break(const Breakage& breakage, std::vector<Delivery>& deliveries);
+  void RemoveWorker(WorkerChannel& w);
   void StopWorkers();
-  void RemoveWorker(size_t index);
-  int WaitStatusOf(Worker& w, absl::Duration timeout);
-  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishWorkers();
 
   const PoolConfig config_;
+  const pid_t owner_pid_;
+  const std::uint64_t owner_fork_generation_;
 
   mutable absl::Mutex mu_;
   std::deque<std::unique_ptr<PoolTask>> pending_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
-  std::string broken_ ABSL_GUARDED_BY(mu_);  // non-empty once broken: the detail
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  Breakage breakage_ ABSL_GUARDED_BY(mu_);
   bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
   bool manager_done_ ABSL_GUARDED_BY(mu_) = false;
-  // Live workers as other threads may see them: pid and pidfd (owned by the manager's Worker).
+  // Set by SignalWorkers(SIGTERM/SIGKILL); the manager starts the workers' exit clocks.
+  bool terminate_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // Live workers as other threads see them: pid and pidfd (owned by the WorkerChannel).
   std::vector<std::pair<pid_t, int>> live_ ABSL_GUARDED_BY(mu_);
-  int in_flight_total_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread manager_ ABSL_GUARDED_BY(mu_);
   std::thread::id manager_id_ ABSL_GUARDED_BY(mu_);
   UniqueFd wakeup_;  // eventfd
 
   // Manager-thread state.
-  std::vector<std::unique_ptr<Worker>> workers_;
-  std::unique_ptr<ForkServer> fork_server_;
+  std::vector<std::unique_ptr<WorkerChannel>> workers_;
+  std::unique_ptr<Launcher> launcher_;
+  int start_cap_;  // max_workers, lowered when a worker cannot be started
+  // Calls already running whose worker ended before starting them: dispatched first.
+  std::deque<std::unique_ptr<PoolTask>> requeued_;
   std::uint64_t next_task_id_ = 1;
   ByteBuffer spare_payload_;  // a delivered frame's buffer, reused for the next big frame
   bool broken_local_ = false;

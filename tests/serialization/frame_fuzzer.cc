@@ -196,6 +196,7 @@ void HandleFrame(const cf::Frame& frame) {
     case cf::FrameKind::kHello:
     case cf::FrameKind::kShutdown:
     case cf::FrameKind::kGoodbye:
+    case cf::FrameKind::kConfigure:
       break;
   }
 }

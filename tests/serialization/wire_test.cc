@@ -122,11 +122,13 @@ TEST(FrameHeaderTest, LayoutIsLittleEndianWithMagic) {
 TEST(FrameHeaderTest, KindNames) {
   EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kCall), "call");
   EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kGoodbye), "goodbye");
+  EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kConfigure), "configure");
   EXPECT_EQ(cf::FrameKindName(static_cast<cf::FrameKind>(99)), "unknown");
   EXPECT_FALSE(cf::IsValidFrameKind(0));
   EXPECT_TRUE(cf::IsValidFrameKind(1));
   EXPECT_TRUE(cf::IsValidFrameKind(7));
-  EXPECT_FALSE(cf::IsValidFrameKind(8));
+  EXPECT_TRUE(cf::IsValidFrameKind(8));
+  EXPECT_FALSE(cf::IsValidFrameKind(9));
 }
 
 std::string Header(cf::FrameKind kind, std::uint64_t id, std::uint64_t size) {
@@ -142,7 +144,7 @@ TEST(FrameHeaderTest, MalformedHeadersAreClearErrors) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(status.message()), HasSubstr("bad magic"));
 
-  for (int kind : {0, 8, 42, 255}) {
+  for (int kind : {0, 9, 42, 255}) {
     std::string bytes = Header(cf::FrameKind::kCall, 1, 0);
     bytes[4] = static_cast<char>(kind);
     status = cf::DecodeFrameHeader(bytes).status();

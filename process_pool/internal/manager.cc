@@ -1,0 +1,331 @@
+// PoolCore's manager thread: the poll() loop that starts workers, hands them calls, reads their
+// replies, notices their ends and delivers outcomes (see pool_core.h and README.md).
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+#include "cf/process_pool/internal/failure_policy.h"
+#include "cf/process_pool/internal/pool_core.h"
+#include "cf/process_pool/internal/process_util.h"
+#include "cf/serialization/exception.h"
+
+namespace cf::internal {
+namespace {
+
+constexpr size_t kMaxSparePayload = 64 << 20;
+
+int PollTimeoutMs(absl::Time now, absl::Time deadline) {
+  if (deadline == absl::InfiniteFuture()) return -1;
+  if (deadline <= now) return 0;
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(deadline - now) + 1,
+                                            60'000));
+}
+
+}  // namespace
+
+// One outcome to hand to a future, outside the lock and after the loop's bookkeeping.
+struct PoolCore::Delivery {
+  std::unique_ptr<PoolTask> task;
+  Frame frame;               // kResult or kException from the worker
+  std::exception_ptr error;  // or this, when set
+  void Run() {
+    if (error != nullptr) {
+      task->Fail(error);
+    } else if (frame.kind == FrameKind::kResult) {
+      task->Succeed(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
+    } else {
+      absl::StatusOr<std::exception_ptr> e =
+          DecodeException(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
+      task->Fail(e.ok() ? *e
+                        : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
+                              "the exception of task '", task->call().task_name(),
+                              "' could not be decoded: ", e.status().message()))));
+    }
+    task.reset();
+  }
+};
+
+bool PoolCore::HasWork() const {
+  if (!requeued_.empty()) return true;
+  for (const auto& w : workers_) {
+    if (w->holds_calls()) return true;
+  }
+  absl::MutexLock lock(&mu_);
+  return !pending_.empty();
+}
+
+void PoolCore::Run() {
+  // Writes to a dead worker must fail with EPIPE, not kill the process.
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+  launcher_ = MakeLauncher(config_.start_method, config_.worker_binary, config_.start_timeout);
+
+  std::vector<Delivery> deliveries;
+  std::vector<pollfd> fds;
+  bool terminating = false;
+  for (;;) {
+    Dispatch();
+    bool start_worker = false;
+    bool stop = false;
+    bool retire_all = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (terminate_requested_ && !terminating) {
+        terminating = true;
+        for (auto& w : workers_) w->MarkTerminated(absl::Now());
+      }
+      if (broken_local_) {
+        stop = true;
+      } else if (!pending_.empty() || !requeued_.empty()) {
+        bool idle = false;
+        for (const auto& w : workers_) idle = idle || w->idle();
+        start_worker = !idle && static_cast<int>(workers_.size()) < start_cap_;
+      } else if (shutdown_) {
+        bool busy = false;
+        for (const auto& w : workers_) busy = busy || w->holds_calls();
+        retire_all = !busy;
+        if (!busy && workers_.empty()) stop = true;
+      }
+    }
+    if (retire_all) {
+      for (auto& w : workers_) w->Retire();
+    }
+    if (!deliveries.empty()) {
+      for (Delivery& d : deliveries) {
+        d.Run();
+        if (d.frame.payload.capacity() > spare_payload_.capacity() &&
+            d.frame.payload.capacity() <= kMaxSparePayload) {
+          spare_payload_ = std::move(d.frame.payload);
+        }
+      }
+      deliveries.clear();
+      continue;  // a callback may have submitted or shut down
+    }
+    if (stop) break;
+    if (start_worker) {
+      StartWorker(deliveries);
+      continue;
+    }
+
+    // Wait for the workers, the launcher, a submitter, or the next deadline.
+    fds.clear();
+    fds.push_back({wakeup_.get(), POLLIN, 0});
+    const int launcher_fd = launcher_->poll_fd();
+    fds.push_back({launcher_fd, POLLIN, 0});  // poll() ignores -1
+    absl::Time deadline = absl::InfiniteFuture();
+    for (const auto& w : workers_) {
+      fds.push_back({w->eof() ? -1 : w->read_fd(), POLLIN, 0});
+      fds.push_back({w->wants_write() && !w->eof() ? w->write_fd() : -1, POLLOUT, 0});
+      fds.push_back({w->exited() ? -1 : w->pidfd(), POLLIN, 0});
+      deadline = std::min(deadline, w->kill_deadline());
+    }
+    const int rc = poll(fds.data(), fds.size(), PollTimeoutMs(absl::Now(), deadline));
+    if (rc < 0 && errno != EINTR) break;  // cannot happen with valid arguments
+    if (fds[0].revents != 0) {
+      uint64_t count;
+      while (read(wakeup_.get(), &count, sizeof(count)) > 0) {
+      }
+      absl::MutexLock lock(&mu_);
+      wake_pending_ = false;
+    }
+    if (launcher_fd >= 0 && fds[1].revents != 0) {
+      if (absl::Status s = launcher_->Poll(); !s.ok()) {
+        Break(ProtocolBreakage(s.message()), deliveries);
+        continue;
+      }
+    }
+    const absl::Time now = absl::Now();
+    for (size_t i = 0; i < workers_.size() && !broken_local_; ++i) {
+      WorkerChannel& w = *workers_[i];
+      ServiceWorker(w, fds[2 + 3 * i].revents, fds[3 + 3 * i].revents, deliveries);
+      if (broken_local_) break;
+      if (fds[4 + 3 * i].revents != 0) w.set_exited();
+      if (w.exited()) continue;
+      if (w.late_to_start(now)) {
+        PidfdSignal(w.pidfd(), SIGKILL);
+        Break(StartTimeout(w.pid(), config_), deliveries);
+        break;
+      }
+      if (now >= w.kill_deadline()) PidfdSignal(w.pidfd(), SIGKILL);  // late to exit
+    }
+    // Exits last, after every byte the dead worker wrote was read.
+    for (size_t i = 0; i < workers_.size() && !broken_local_;) {
+      WorkerChannel& w = *workers_[i];
+      if (!w.exited()) {
+        ++i;
+        continue;
+      }
+      ServiceWorker(w, POLLIN, 0, deliveries);
+      if (broken_local_) break;
+      const size_t before = workers_.size();
+      HandleExit(w, deliveries);
+      if (workers_.size() == before) ++i;  // else: the same index is the next worker
+    }
+  }
+
+  StopWorkers();
+  launcher_.reset();
+  absl::MutexLock lock(&mu_);
+  manager_done_ = true;
+}
+
+void PoolCore::ServiceWorker(WorkerChannel& w, short read_events, short write_events,
+                             std::vector<Delivery>& deliveries) {
+  if (read_events != 0) {
+    w.Recycle(spare_payload_);
+    absl::Status s = w.Read([&](std::unique_ptr<PoolTask> task, Frame& frame) {
+      deliveries.push_back(Delivery{std::move(task), std::move(frame), nullptr});
+    });
+    if (!s.ok()) {
+      Break(ProtocolBreakage(s.message()), deliveries);
+      return;
+    }
+  }
+  if (write_events != 0) w.Flush().IgnoreError();  // a dead pipe: the pidfd reports the end
+}
+
+void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
+  absl::StatusOr<WorkerProcess> proc = launcher_->Start();
+  if (!proc.ok()) {
+    std::string note;
+    const Decision d = DecideOnStartFailure(proc.status(), static_cast<int>(workers_.size()),
+                                            config_, &note);
+    if (d.verdict == Decision::kBreakPool) {
+      Break(d.breakage, deliveries);
+    } else {
+      start_cap_ = static_cast<int>(workers_.size());
+      std::fprintf(stderr, "%s\n", note.c_str());
+    }
+    return;
+  }
+  workers_.push_back(std::make_unique<WorkerChannel>(*std::move(proc), config_, absl::Now()));
+  WorkerChannel& w = *workers_.back();
+  w.Flush().IgnoreError();
+  absl::MutexLock lock(&mu_);
+  live_.emplace_back(w.pid(), w.pidfd());
+  if (terminate_requested_) w.MarkTerminated(absl::Now());
+}
+
+void PoolCore::Dispatch() {
+  for (;;) {
+    // An idle worker; one that said hello first.
+    WorkerChannel* target = nullptr;
+    for (auto& w : workers_) {
+      if (w->idle() && (target == nullptr || (w->hello() && !target->hello()))) target = w.get();
+    }
+    if (target == nullptr) return;
+    std::unique_ptr<PoolTask> task;
+    if (!requeued_.empty()) {
+      // Already running: taken by a worker that ended before it could start them.
+      task = std::move(requeued_.front());
+      requeued_.pop_front();
+    } else {
+      {
+        absl::MutexLock lock(&mu_);
+        if (pending_.empty() || broken_local_) return;
+        task = std::move(pending_.front());
+        pending_.pop_front();
+      }
+      if (!task->Start()) continue;  // cancelled while queued: dropped
+    }
+    target->SendCall(next_task_id_++, std::move(task));
+  }
+}
+
+void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
+  WorkerEnd end;
+  end.pid = w.pid();
+  end.wait_status = launcher_->ExitStatus(w.process(), absl::Milliseconds(100));
+  end.said_hello = w.hello();
+  end.said_goodbye = w.goodbye() || (w.told_to_exit() && !w.holds_calls());
+  end.held_calls = w.holds_calls();
+  end.pool_has_work = HasWork();
+  end.init_error = w.init_error();
+  end.other_live_workers = static_cast<int>(workers_.size()) - 1;
+  std::string note;
+  const Decision d = DecideOnExit(end, config_, &note);
+  if (d.verdict == Decision::kBreakPool) {
+    Break(d.breakage, deliveries);
+    return;
+  }
+  if (!note.empty()) {
+    // It could not start: what it held never ran, and the pool stops growing for now.
+    for (auto& task : w.TakeCalls()) requeued_.push_back(std::move(task));
+    std::fprintf(stderr, "%s\n", note.c_str());
+    RemoveWorker(w);
+    start_cap_ = static_cast<int>(workers_.size());
+    return;
+  }
+  RemoveWorker(w);
+  // A lowered start cap is tried again: the replacement may start now.
+  start_cap_ = config_.max_workers;
+}
+
+void PoolCore::RemoveWorker(WorkerChannel& w) {
+  auto it = std::find_if(workers_.begin(), workers_.end(),
+                         [&](const std::unique_ptr<WorkerChannel>& p) { return p.get() == &w; });
+  std::unique_ptr<WorkerChannel> owned = std::move(*it);
+  workers_.erase(it);
+  {
+    absl::MutexLock lock(&mu_);
+    std::erase_if(live_, [&](const std::pair<pid_t, int>& p) { return p.first == owned->pid(); });
+  }
+  if (!owned->exited()) PidfdSignal(owned->pidfd(), SIGKILL);
+  launcher_->Release(owned->process());
+}
+
+void PoolCore::Break(const Breakage& breakage, std::vector<Delivery>& deliveries) {
+  broken_local_ = true;
+  std::deque<std::unique_ptr<PoolTask>> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!broken_) {
+      broken_ = true;
+      breakage_ = breakage;
+    }
+    pending.swap(pending_);
+  }
+  for (auto& w : workers_) {
+    for (auto& task : w->TakeCalls()) {
+      deliveries.push_back(Delivery{std::move(task), Frame(), BrokenFutureError(breakage)});
+    }
+  }
+  for (auto& task : requeued_) {
+    deliveries.push_back(Delivery{std::move(task), Frame(), BrokenFutureError(breakage)});
+  }
+  requeued_.clear();
+  for (auto& task : pending) {
+    deliveries.push_back(Delivery{std::move(task), Frame(), BrokenFutureError(breakage)});
+  }
+  StopWorkers();
+}
+
+void PoolCore::StopWorkers() {
+  for (auto& w : workers_) {
+    if (!w->exited()) PidfdSignal(w->pidfd(), SIGKILL);
+  }
+  while (!workers_.empty()) RemoveWorker(*workers_.back());
+}
+
+}  // namespace cf::internal
