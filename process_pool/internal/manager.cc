@@ -214,7 +214,7 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
     if (d.verdict == Decision::kBreakPool) {
       Break(d.breakage, deliveries);
     } else {
-      start_cap_ = static_cast<int>(workers_.size());
+      SetStartCap(static_cast<int>(workers_.size()));
       std::fprintf(stderr, "%s\n", note.c_str());
     }
     return;
@@ -274,12 +274,17 @@ void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
     for (auto& task : w.TakeCalls()) requeued_.push_back(std::move(task));
     std::fprintf(stderr, "%s\n", note.c_str());
     RemoveWorker(w);
-    start_cap_ = static_cast<int>(workers_.size());
+    SetStartCap(static_cast<int>(workers_.size()));
     return;
   }
   RemoveWorker(w);
   // A lowered start cap is tried again: the replacement may start now.
-  start_cap_ = config_.max_workers;
+  SetStartCap(config_.max_workers);
+}
+
+void PoolCore::SetStartCap(int cap) {
+  absl::MutexLock lock(&mu_);
+  start_cap_ = cap;
 }
 
 void PoolCore::RemoveWorker(WorkerChannel& w) {

@@ -163,7 +163,7 @@ std::vector<pid_t> PoolCore::worker_pids() const {
 bool PoolCore::AwaitSettledForTesting(absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return broken_ || pending_.empty() || static_cast<int>(live_.size()) >= config_.max_workers;
+    return broken_ || pending_.empty() || static_cast<int>(live_.size()) >= start_cap_;
   };
   return mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
 }

@@ -77,7 +77,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::vector<pid_t> worker_pids() const;
   int max_workers() const { return config_.max_workers; }
   // Tests: blocks until the manager has started every worker the queued work calls for (the
-  // queue is empty, or max_workers are alive), or `timeout` passes; returns whether it has.
+  // queue is empty, or max_workers are alive, or as many as could be started), or `timeout`
+  // passes; returns whether it has.
   bool AwaitSettledForTesting(absl::Duration timeout) const;
   // Tests: blocks until exactly n workers are alive, or `timeout` passes.
   bool AwaitLiveWorkersForTesting(int n, absl::Duration timeout) const;
@@ -102,7 +103,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void Break(const Breakage& breakage, std::vector<Delivery>& deliveries);
   void RemoveWorker(WorkerChannel& w);
   void StopWorkers();
-  void PublishWorkers();
+  void SetStartCap(int cap);
 
   const PoolConfig config_;
   const pid_t owner_pid_;
@@ -117,6 +118,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool manager_done_ ABSL_GUARDED_BY(mu_) = false;
   // Set by SignalWorkers(SIGTERM/SIGKILL); the manager starts the workers' exit clocks.
   bool terminate_requested_ ABSL_GUARDED_BY(mu_) = false;
+  // max_workers, lowered (by the manager) while a worker cannot be started.
+  int start_cap_ ABSL_GUARDED_BY(mu_);
   // Live workers as other threads see them: pid and pidfd (owned by the WorkerChannel).
   std::vector<std::pair<pid_t, int>> live_ ABSL_GUARDED_BY(mu_);
   std::thread manager_ ABSL_GUARDED_BY(mu_);
@@ -126,7 +129,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Manager-thread state.
   std::vector<std::unique_ptr<WorkerChannel>> workers_;
   std::unique_ptr<Launcher> launcher_;
-  int start_cap_;  // max_workers, lowered when a worker cannot be started
   // Calls already running whose worker ended before starting them: dispatched first.
   std::deque<std::unique_ptr<PoolTask>> requeued_;
   std::uint64_t next_task_id_ = 1;

@@ -53,6 +53,18 @@ Hostile PassHostile(Hostile, int result_on_save, int result_on_load) {
   return Hostile{result_on_save, result_on_load};
 }
 int NotRegistered(int x) { return x; }
+int WaitForFile(std::string path, int value) {
+  for (int i = 0; i < 12000; ++i) {
+    if (access(path.c_str(), F_OK) == 0) return value;
+    usleep(5000);
+  }
+  throw std::runtime_error("WaitForFile: " + path + " did not appear within 60 s");
+}
+int DeepDepth(Deep value) { return value.depth; }
+Deep MakeDeep(int depth) { return Deep{depth}; }
+std::vector<std::uint8_t> MakeBytes(std::int64_t n) {
+  return std::vector<std::uint8_t>(static_cast<size_t>(n), 7);
+}
 
 }  // namespace cf::testing
 
@@ -88,3 +100,7 @@ CF_TASK(cf::testing::ThrowOutOfRange);
 CF_TASK(cf::testing::ThrowUnregisteredType);
 CF_TASK(cf::testing::ThrowInt);
 CF_TASK(cf::testing::PassHostile);
+CF_TASK(cf::testing::DeepDepth);
+CF_TASK(cf::testing::MakeDeep);
+CF_TASK(cf::testing::MakeBytes);
+CF_TASK(cf::testing::WaitForFile);
