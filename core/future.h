@@ -13,9 +13,10 @@
 // Done() is true in kCancelled and kFinished; both are final. Cancel() succeeds only while
 // pending, so a task that an executor has started runs to completion.
 //
-// Deliberate differences from CPython (see SEMANTICS.md):
+// Deliberate differences from CPython (see docs/semantics.md §1 and §6):
 //   * Cancel() wakes every waiter at once: cancelled futures are done for Wait() and
-//     AsCompleted() too (CPython waits for set_running_or_notify_cancel; gh-92001).
+//     AsCompleted() too (CPython waits for set_running_or_notify_cancel; gh-92001;
+//     docs/semantics.md deviation 1).
 //   * Exceptions are std::exception_ptr. Result() rethrows the stored exception object itself.
 //   * A Promise destroyed before it completes fails its future with cf::BrokenPromise.
 //   * Move-only T works: Result() returns a const reference into the shared state.

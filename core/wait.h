@@ -10,8 +10,9 @@
 // and AsCompleted yields within microseconds of the completion that satisfies it, and
 // AsCompleted over n futures costs O(n) in total.
 //
-// Difference from CPython (SEMANTICS deviation 1): a cancelled future is done here as soon as
-// Cancel() returns; CPython keeps it "not done" for wait/as_completed until an executor notices.
+// Difference from CPython (docs/semantics.md deviation 1): a cancelled future is done here as
+// soon as Cancel() returns; CPython keeps it "not done" for wait/as_completed until an executor
+// notices.
 //
 // Thread safety: both may be called from any thread, concurrently with the futures being
 // completed, cancelled or waited on elsewhere. An AsCompleted range object is used by one

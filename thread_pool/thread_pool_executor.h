@@ -26,7 +26,7 @@
 //   running ──Shutdown(wait, cancel_futures)──► shut down ──(queue drained, workers exit)──►
 //     │            Submit/Map throw cf::ShutdownError("cannot schedule new futures after
 //     │            shutdown"); queued calls still run unless cancel_futures, which cancels them
-//     │            (their waiters wake at once, SEMANTICS deviation 1)
+//     │            (their waiters wake at once, docs/semantics.md deviation 1)
 //     └──initializer throws──► broken: Submit/Map throw cf::BrokenThreadPool
 //
 // Shutdown is idempotent; the destructor is Shutdown(/*wait=*/true).
@@ -42,10 +42,10 @@
 // returning (from outside the executor's workers) happens-after every task that ran on the
 // executor.
 //
-// Differences from CPython (see shared/SEMANTICS.md): no keyword arguments, no initargs (bind
-// them into the initializer), futures cancelled by Shutdown(cancel_futures=true) are done for
-// cf::Wait/cf::AsCompleted too, and a failed initializer is reported on stderr instead of the
-// "concurrent.futures" logger.
+// Differences from CPython (see docs/semantics.md §4 and §6): no keyword arguments, no initargs
+// (bind them into the initializer), futures cancelled by Shutdown(cancel_futures=true) are done
+// for cf::Wait/cf::AsCompleted too, and a failed initializer is reported on stderr instead of
+// the "concurrent.futures" logger.
 //
 // Example:
 //   cf::ThreadPoolExecutor pool({.max_workers = 4, .thread_name_prefix = "io"});

@@ -1,6 +1,6 @@
-// cf/tools/prime_check.h — the seed tutorials' prime checker, shared by //tools:primes and the
-// tour: trial division on purpose (it is the tutorials' CPU-bound workload), plus the Check
-// task that ProcessPoolExecutor runs in its workers.
+// cf/tools/prime_check.h — the seed tutorials' prime checker (docs/tutorials.md, seed 002),
+// shared by //tools:primes and the tour: trial division on purpose (it is the tutorials'
+// CPU-bound workload), plus the Check task that ProcessPoolExecutor runs in its workers.
 //
 // Thread safety: every function is reentrant.
 #ifndef CF_TOOLS_PRIME_CHECK_H_

@@ -1,4 +1,4 @@
-// //tools:primes — the seed tutorials' multicore prime checker.
+// //tools:primes — the seed tutorials' multicore prime checker (seed 002 in docs/tutorials.md).
 //
 //   ./bazelw run --config=opt //tools:primes -- --executor=process --workers=2
 //   ./bazelw run //tools:primes -- --executor=sequential --numbers=97,1000003,1000005

@@ -1,4 +1,4 @@
-// //tools:tour — every example of the seed tutorials (shared/seeds/), in C++, with real output.
+// //tools:tour — every example of the seed tutorials (docs/tutorials.md), in C++, with real output.
 //
 //   ./bazelw run //tools:tour                          # the whole tour, well under 15 s
 //   ./bazelw run //tools:tour -- --list                # the sections

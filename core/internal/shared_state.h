@@ -14,7 +14,7 @@
 //      └──Cancel()──► kCancelled ──SetRunningOrNotifyCancel()──► kCancelledAndNotified
 //
 // kCancelled, kCancelledAndNotified and kFinished are "done" and final. Unlike CPython, waiters
-// (Wait, AsCompleted) and blocked Result() calls are woken by Cancel() itself (SEMANTICS
+// (Wait, AsCompleted) and blocked Result() calls are woken by Cancel() itself (docs/semantics.md
 // deviation 1); kCancelledAndNotified only records that the executor saw the cancellation.
 //
 // Thread safety: every member function may be called from any thread. Transitions happen under

@@ -1,5 +1,5 @@
-// Port of CPython's test_as_completed.py (SEMANTICS §1.3) and the as_completed() facts of
-// §2.4, with cf's deviation 1 (a cancelled future counts as completed at once).
+// Port of CPython's test_as_completed.py and the as_completed() facts of its implementation
+// (docs/semantics.md §2.2), with cf's deviation 1 (a cancelled future counts as completed at once).
 #include <algorithm>
 #include <map>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// Port of CPython's Lib/test/test_concurrent_futures/test_future.py (SEMANTICS §1.1) plus the
+// Port of CPython's Lib/test/test_concurrent_futures/test_future.py (docs/semantics.md §1) plus the
 // C++-specific behaviours of cf::Future / cf::Promise (BrokenPromise, void and move-only
 // results, AnyFuture, hashing, the callback-exception handler).
 #include "cf/core/future.h"

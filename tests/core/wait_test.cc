@@ -1,5 +1,6 @@
-// Port of CPython's test_wait.py (SEMANTICS §1.2) and the wait() facts of §2.3, with cf's
-// deliberate difference: a cancelled future is done for Wait() at once (deviation 1).
+// Port of CPython's test_wait.py and the wait() facts of its implementation (docs/semantics.md
+// §2.1), with cf's deliberate difference: a cancelled future is done for Wait() at once
+// (deviation 1).
 #include "cf/core/wait.h"
 
 #include <stdexcept>

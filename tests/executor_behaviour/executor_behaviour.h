@@ -1,5 +1,5 @@
 // The executor behaviour suite: CPython's ExecutorTest, the executor parts of WaitTests and
-// AsCompletedTests, and ExecutorShutdownTest (shared/SEMANTICS.md §1.2–§1.4, §1.7), as a
+// AsCompletedTests, and ExecutorShutdownTest (docs/semantics.md §2, §3; map in §8), as a
 // type-parameterised GoogleTest suite that runs against any cf executor.
 //
 // Everything submitted is a plain function (tasks.h, or the traits' gate function) with
@@ -86,7 +86,7 @@ class ExecutorBehaviourTest : public ::testing::Test {
 
 TYPED_TEST_SUITE_P(ExecutorBehaviourTest);
 
-// ---- ExecutorTest (SEMANTICS §1.4) ------------------------------------------------------------
+// ---- ExecutorTest (docs/semantics.md §3) ------------------------------------------------------
 
 TYPED_TEST_P(ExecutorBehaviourTest, Submit) {
   EXPECT_EQ(this->executor().Submit(&Pow, 2, 8).Result(kBound), 256);
@@ -309,7 +309,7 @@ TYPED_TEST_P(ExecutorBehaviourTest, MaxWorkersMustBePositive) {
   }
 }
 
-// ---- ThreadPoolExecutorTest / ProcessPoolExecutorTest parts that hold for both (§1.5, §1.6) ---
+// ---- ThreadPoolExecutorTest / ProcessPoolExecutorTest parts that hold for both (§4.1, §5.3) ---
 
 // test_saturation: never more workers than max_workers, however much work is queued.
 TYPED_TEST_P(ExecutorBehaviourTest, Saturation) {
@@ -326,7 +326,7 @@ TYPED_TEST_P(ExecutorBehaviourTest, Saturation) {
   EXPECT_EQ(TypeParam::WorkersStarted(this->executor()), TestFixture::kWorkers);
 }
 
-// ---- ExecutorShutdownTest (§1.7) --------------------------------------------------------------
+// ---- ExecutorShutdownTest (§3.3) --------------------------------------------------------------
 
 TYPED_TEST_P(ExecutorBehaviourTest, RunAfterShutdown) {
   this->executor().Shutdown();
@@ -369,7 +369,7 @@ TYPED_TEST_P(ExecutorBehaviourTest, ShutdownWaitsForQueuedWork) {
 }
 
 // test_cancel_futures: queued calls are cancelled, running ones finish; cancelled futures are done
-// for cf::Wait at once (SEMANTICS deviation 1).
+// for cf::Wait at once (docs/semantics.md deviation 1).
 TYPED_TEST_P(ExecutorBehaviourTest, ShutdownCancelFutures) {
   typename TestFixture::Gate gate;
   auto blockers = this->BlockWorkers(this->executor(), gate, TestFixture::kWorkers);
@@ -487,7 +487,7 @@ TYPED_TEST_P(ExecutorBehaviourTest, CancelFuturesWithoutWait) {
   }
 }
 
-// ---- WaitTests and AsCompletedTests with executor futures (§1.2, §1.3) ------------------------
+// ---- WaitTests and AsCompletedTests with executor futures (§2.1, §2.2) ------------------------
 
 TYPED_TEST_P(ExecutorBehaviourTest, WaitCollapsesDuplicates) {  // test_20369
   Future<int> f = this->executor().Submit(&Mul, 1, 2);

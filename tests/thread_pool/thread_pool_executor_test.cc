@@ -1,5 +1,5 @@
-// cf::ThreadPoolExecutor behaviour that only a thread pool has (SEMANTICS §1.5, the thread parts
-// of §1.7 and §1.9, §2.6): any callable with decay-copied arguments, move-only values, lambdas
+// cf::ThreadPoolExecutor behaviour that only a thread pool has (docs/semantics.md §4, and the
+// thread-pool parts of §3.3): any callable with decay-copied arguments, move-only values, lambdas
 // in Map, thread names and counts, initializers, and re-entrancy (Submit and Shutdown from
 // tasks and callbacks). The executor-independent behaviour is in executor_behaviour_test.cc.
 #include "cf/thread_pool/thread_pool_executor.h"
@@ -487,7 +487,7 @@ TEST(ThreadPoolExecutorTest, WorkerThreadNameKeepsTheIndex) {
   EXPECT_EQ(internal::WorkerThreadName("exactly_12chr", 0), "exactly_12chr_0");
 }
 
-// ---- Initializer (§1.9) --------------------------------------------------------------------
+// ---- Initializer (docs/semantics.md §4.3) --------------------------------------------------
 
 thread_local std::string init_status = "uninitialized";
 
@@ -538,7 +538,7 @@ TEST(ThreadPoolExecutorTest, FailingInitializerBreaksThePool) {
       exception_objects.push_back(&e);
     }
   }
-  // Each future has its own exception object (SEMANTICS Appendix B.9).
+  // Each future has its own exception object (docs/semantics.md §4.3).
   EXPECT_EQ(
       absl::flat_hash_set<const void*>(exception_objects.begin(), exception_objects.end()).size(),
       futures.size());

@@ -294,7 +294,7 @@ void WorkerPool::Break() {
     broken_ = true;
     failed = TakeAllUnclaimedLocked();
   }
-  // Each future gets its own exception object (SEMANTICS deviation 3 / Python's thread pool).
+  // Each future gets its own exception object (docs/semantics.md §4.3, deviation 3).
   while (failed != nullptr) {
     Task* next = failed->next_task;
     failed->FailTask(std::make_exception_ptr(BrokenThreadPool(kBrokenThreadPoolMessage)));

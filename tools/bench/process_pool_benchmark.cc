@@ -26,7 +26,7 @@ namespace {
 
 int Noop(int x) { return x; }
 std::vector<std::uint8_t> Echo(std::vector<std::uint8_t> data) { return data; }
-// The seeds' CPU-bound example: sum of i*i for i < n.
+// The seed tutorials' CPU-bound example (docs/tutorials.md): sum of i*i for i < n.
 int64_t SumOfSquares(int64_t n) {
   int64_t total = 0;
   for (int64_t i = 0; i < n; ++i) total += i * i;

@@ -1,10 +1,11 @@
 // tools/tour/tour.h — what the tour's sections share.
 //
-// A section is one example (or a few close ones) from the seed tutorials in shared/seeds/,
-// rewritten with cf. The runner (tools/tour.cc) prints its heading, "== name: heading", then runs
-// it; the section prints indented lines with Say() and ends with Notice(): what to look at in
-// the output. A section checks its own claims with Check(): a failed check throws TourError, the
-// runner reports "FAILED" and the tour exits 1 — so the tour doubles as an end-to-end test.
+// A section is one example (or a few close ones) from the seed tutorials (docs/tutorials.md,
+// which also explains the "seed NNN" numbers in the sections' comments), rewritten with cf. The
+// runner (tools/tour.cc) prints its heading, "== name: heading", then runs it; the section
+// prints indented lines with Say() and ends with Notice(): what to look at in the output. A
+// section checks its own claims with Check(): a failed check throws TourError, the runner
+// reports "FAILED" and the tour exits 1 — so the tour doubles as an end-to-end test.
 //
 // Time is scaled: the tutorials sleep whole seconds, the tour sleeps TutorialSeconds(s), 40 ms
 // per tutorial second, so the whole tour stays well under 15 s.
