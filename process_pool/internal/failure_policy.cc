@@ -134,9 +134,12 @@ Decision DecideOnStartFailure(const absl::Status& status, int live_workers,
 
 Breakage StartTimeout(pid_t pid, const PoolConfig& config) {
   Breakage b;
-  b.detail = absl::StrCat("worker ", pid, " did not start within ",
-                          absl::FormatDuration(config.start_timeout), ": ",
-                          MissingInitHint(config));
+  b.detail = absl::StrCat(
+      "worker ", pid, " did not start within ", absl::FormatDuration(config.start_timeout), ": ",
+      config.start_method == StartMethod::kFork
+          ? "the forked child is stuck before its first frame (a lock that another thread held "
+            "at fork()?); use StartMethod::kForkServer or kSpawn in multi-threaded programs"
+          : MissingInitHint(config));
   return b;
 }
 

@@ -1,5 +1,5 @@
 // ProcessPoolExecutor beyond the shared behaviour suite: start methods, max_tasks_per_child,
-// the initializer, dead workers (SEMANTICS §1.6, §1.8, §1.9, §2.7), terminate/kill, exceptions
+// the initializer, dead workers (docs/semantics.md §5.5, §5.6, §5.8, §5.9, §5.12), terminate/kill, exceptions
 // across processes, big payloads, and that nothing leaks (descriptors, children, threads).
 #include "cf/process_pool/process_pool_executor.h"
 
@@ -54,9 +54,9 @@ std::string ParamName(const ::testing::TestParamInfo<StartMethod>& info) {
 }
 
 #if defined(__SANITIZE_THREAD__)
-// kFork is left out under ThreadSanitizer (see executor_behaviour_test.cc): fork() of a
-// multi-threaded process can leave the child stuck inside TSan's runtime. The plain and ASan
-// runs cover it.
+// kFork is left out under ThreadSanitizer: a forked child of this multi-threaded process can
+// block forever in TSan's own allocator (see fork_stress_test.cc for the stack). The plain and
+// ASan runs cover it.
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPoolTest,
                          ::testing::Values(StartMethod::kSpawn, StartMethod::kForkServer),
                          ParamName);
