@@ -51,7 +51,9 @@
 // other threads, the copy has only the forking one, and any lock another thread held at the
 // fork stays held there forever (a mutex in your code or a library's). cf itself takes no such
 // lock between fork() and your task; a task that takes one may hang. Prefer kForkServer (kAuto
-// picks it whenever cf::InitProcessPool ran) or kSpawn in multi-threaded programs.
+// picks it whenever cf::InitProcessPool ran) or kSpawn in multi-threaded programs. Under GCC 12's
+// AddressSanitizer or ThreadSanitizer even malloc is such a lock (their runtimes do not hold
+// their allocators across fork()): there, use kForkServer or kSpawn.
 //
 // A pool copied into a child by the program's own fork() belongs to its parent: in the child,
 // Submit throws BrokenProcessPool ("make a new ProcessPoolExecutor in this process"), and

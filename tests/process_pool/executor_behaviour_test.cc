@@ -8,11 +8,9 @@
 namespace cf::testing {
 namespace {
 
-#if defined(__SANITIZE_THREAD__)
-// kFork is left out under ThreadSanitizer: a forked child of this multi-threaded process can
-// block forever in TSan's own allocator, whose mutexes GCC 12's runtime does not hold across
-// fork() (stack in fork_stress_test.cc), and CPython skips its fork tests under TSan too. kSpawn and kForkServer (which forks from a single-threaded
-// server) still run; the plain and ASan runs cover kFork.
+#if !CF_TEST_KFORK
+// kFork is left out under ASan and TSan (see CF_TEST_KFORK in process_pool_traits.h); kSpawn and
+// kForkServer (which forks from a single-threaded server) still run.
 using ProcessPools = ::testing::Types<ProcessPoolTraits<StartMethod::kSpawn, 2>,
                                       ProcessPoolTraits<StartMethod::kForkServer, 2>>;
 #else

@@ -53,10 +53,8 @@ std::string ParamName(const ::testing::TestParamInfo<StartMethod>& info) {
   return MethodName(info.param);
 }
 
-#if defined(__SANITIZE_THREAD__)
-// kFork is left out under ThreadSanitizer: a forked child of this multi-threaded process can
-// block forever in TSan's own allocator (see fork_stress_test.cc for the stack). The plain and
-// ASan runs cover it.
+#if !CF_TEST_KFORK
+// kFork is left out under ASan and TSan: see CF_TEST_KFORK in process_pool_traits.h.
 INSTANTIATE_TEST_SUITE_P(StartMethods, ProcessPoolTest,
                          ::testing::Values(StartMethod::kSpawn, StartMethod::kForkServer),
                          ParamName);

@@ -12,6 +12,20 @@
 #include "cf/process_pool/process_pool_executor.h"
 #include "tests/process_pool/socket_gate.h"
 
+// Whether the tests run StartMethod::kFork. Not under GCC 12's AddressSanitizer or
+// ThreadSanitizer: neither runtime holds its allocator's locks across fork() (libasan does not
+// intercept fork at all), so a forked child of a multi-threaded process can block forever in its
+// first allocation, on a region mutex another parent thread held at the fork. Seen with gdb on
+// stuck kFork workers under both (__sanitizer::SizeClassAllocator64::GetFromAllocator); it is
+// also what hung ProcessPoolFork5Workers.WaitPendingCallsRace under ASan before. Every
+// allocation goes through that allocator and a worker must allocate, so nothing in cf can avoid
+// it. The default build (and UBSan) run kFork.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CF_TEST_KFORK 0
+#else
+#define CF_TEST_KFORK 1
+#endif
+
 namespace cf::internal {
 
 class ProcessPoolExecutorPeer {

@@ -52,8 +52,8 @@ std::string Name(const ::testing::TestParamInfo<StartMethod>& info) {
   return MethodName(info.param);
 }
 
-#if defined(__SANITIZE_THREAD__)
-// kFork is left out under ThreadSanitizer: see fork_stress_test.cc for what stops it.
+#if !CF_TEST_KFORK
+// kFork is left out under ASan and TSan: see CF_TEST_KFORK in process_pool_traits.h.
 INSTANTIATE_TEST_SUITE_P(StartMethods, RobustnessTest,
                          ::testing::Values(StartMethod::kSpawn, StartMethod::kForkServer), Name);
 #else
