@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cf/serialization/exception.h"
+#include "cf/serialization/internal/exception_registry.h"
 #include "cf/serialization/internal/task_registry.h"
 #include "cf/serialization/task.h"
 #include "gtest/gtest.h"
@@ -38,6 +39,7 @@ CF_TASK(ForkThrow);
 namespace {
 
 using cf::internal::ErasedFunction;
+using cf::internal::ExceptionRegistry;
 using cf::internal::TaskEntry;
 using cf::internal::TaskRegistry;
 
@@ -148,6 +150,57 @@ TEST(RegistryForkTest, TaskLookupsTakeNoLockInAForkedChild) {
   EXPECT_EQ(RunInForkedChild([&] { return TaskLookupsInChild(square, thrower); }),
             kExitedCleanly)
       << "with the task registry's writer lock held by another thread at fork()";
+}
+
+int ExceptionLookupsInChild(const cf::ByteBuffer& encoded) {
+  ExceptionRegistry& registry = ExceptionRegistry::Global();
+  if (!registry.Contains("std::out_of_range")) return Fail(1);
+  if (registry.Contains("no::SuchType")) return Fail(2);
+  std::exception_ptr made = registry.Make("std::out_of_range", "made in the child");
+  if (made == nullptr) return Fail(3);
+  try {
+    std::rethrow_exception(made);
+  } catch (const std::out_of_range& e) {
+    if (std::string(e.what()) != "made in the child") return Fail(4);
+  } catch (...) {
+    return Fail(5);
+  }
+  if (!registry.status().ok()) return Fail(6);
+  if (!cf::IsRebuildableException("std::invalid_argument")) return Fail(7);
+  // Encoding (a worker) and decoding (a task's own pool) an exception.
+  cf::ByteBuffer payload;
+  cf::EncodeException(std::make_exception_ptr(std::length_error("too long")), "t", &payload);
+  absl::StatusOr<std::exception_ptr> rebuilt = cf::DecodeException(payload);
+  if (!rebuilt.ok()) return Fail(8);
+  try {
+    std::rethrow_exception(*rebuilt);
+  } catch (const std::length_error& e) {
+    if (std::string(e.what()) != "too long") return Fail(9);
+  } catch (...) {
+    return Fail(10);
+  }
+  rebuilt = cf::DecodeException(encoded);
+  if (!rebuilt.ok()) return Fail(11);
+  try {
+    std::rethrow_exception(*rebuilt);
+  } catch (const std::out_of_range&) {
+  } catch (...) {
+    return Fail(12);
+  }
+  return 0;
+}
+
+TEST(RegistryForkTest, ExceptionLookupsTakeNoLockInAForkedChild) {
+  cf::ByteBuffer encoded;
+  cf::EncodeException(std::make_exception_ptr(std::out_of_range("from the parent")), "t",
+                      &encoded);
+  ASSERT_EQ(RunInForkedChild([&] { return ExceptionLookupsInChild(encoded); }), kExitedCleanly)
+      << "without a lock held";
+
+  WriterLockHolder holder(ExceptionRegistry::Global().MutexForTesting());
+  ASSERT_TRUE(holder.WaitUntilHeld());
+  EXPECT_EQ(RunInForkedChild([&] { return ExceptionLookupsInChild(encoded); }), kExitedCleanly)
+      << "with the exception registry's writer lock held by another thread at fork()";
 }
 
 }  // namespace
