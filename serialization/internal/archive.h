@@ -231,6 +231,19 @@ std::enable_if_t<std::is_class_v<T>> epilogue(WireInputArchive& ar, const T& /*v
   ar.Leave();
 }
 
+// std::shared_ptr saving; replaces cereal's version for this archive. The bytes are the same,
+// but cereal's wraps the pointee in one more NameValuePair, a level the depth count would see;
+// this one nests exactly as the load below, so both archives count a pointer alike.
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(
+    WireOutputArchive& ar,
+    const cereal::memory_detail::PtrWrapper<const std::shared_ptr<T>&>& wrapper) {
+  const std::shared_ptr<T>& ptr = wrapper.ptr;
+  const std::uint32_t id = ar.registerSharedPointer(ptr);
+  ar(id);
+  if (id & cereal::detail::msb_32bit) ar(*ptr);
+}
+
 // Type-checked std::shared_ptr loading; replaces cereal's version for this archive.
 template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& ar,

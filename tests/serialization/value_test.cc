@@ -114,6 +114,14 @@ struct Node {  // recursive
   }
 };
 
+struct SharedNode {  // recursive through std::shared_ptr
+  std::shared_ptr<SharedNode> next;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(next);
+  }
+};
+
 struct Tree {  // recursive through std::vector
   std::vector<Tree> children;
   template <class Archive>
@@ -526,6 +534,12 @@ TEST(ValueTest, EncoderAndDecoderRefuseAtTheSameDepthForEveryShape) {
     Node head;
     Node* tail = &head;
     for (int i = 0; i < n; ++i) tail = (tail->next = std::make_unique<Node>()).get();
+    return head;
+  });
+  ExpectSameLimit<SharedNode>("std::shared_ptr", [](int n) {
+    SharedNode head;
+    SharedNode* tail = &head;
+    for (int i = 0; i < n; ++i) tail = (tail->next = std::make_shared<SharedNode>()).get();
     return head;
   });
   ExpectSameLimit<Tree>("std::vector", [](int n) {
