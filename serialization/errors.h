@@ -1,9 +1,11 @@
-// cf/serialization/errors.h — cf::SerializationError: bytes that do not decode.
+// cf/serialization/errors.h — cf::SerializationError: bytes that do not decode, values nested too
+// deeply to encode.
 //
 // Thrown (or carried inside an absl::Status) when a payload is malformed: it ends early, has
 // bytes left over, declares a container larger than the bytes that remain, holds an invalid
-// variant index or bool, or a cereal loader rejected it. Like every cf error it derives from
-// cf::Error, and it crosses processes as itself.
+// variant index or bool, or a cereal loader rejected it; and when a value to encode (or decode)
+// nests too deeply. Like every cf error it derives from cf::Error, and it crosses processes as
+// itself.
 //
 // Thread safety: immutable after construction.
 //

@@ -192,7 +192,8 @@ class TaskCall {
   TaskCall() = default;
 
   // One call fn(args...). Throws std::invalid_argument if fn is not registered with CF_TASK
-  // (the message says so) or its name is in conflict; throws what an argument's save() throws.
+  // (the message says so) or its name is in conflict; throws what an argument's save() throws,
+  // and cf::SerializationError if an argument nests too deeply (see EncodeTo in value.h).
   template <typename R, typename... P, typename... A>
   explicit TaskCall(R (*fn)(P...), A&&... args) {
     static_assert(sizeof...(A) == sizeof...(P),
@@ -265,9 +266,10 @@ class TaskBatch<R (*)(P...)> {
     call_.Start(reinterpret_cast<internal::ErasedFunction>(fn));
   }
 
-  // Appends the call fn(args...). Throws what an argument's save() throws (the batch is then
-  // unchanged), and std::invalid_argument if the arguments encode to no bytes at all (such
-  // calls cannot be batched; send them one by one).
+  // Appends the call fn(args...). Throws what an argument's save() throws, or
+  // cf::SerializationError if an argument nests too deeply (the batch is then unchanged), and
+  // std::invalid_argument if the arguments encode to no bytes at all (such calls cannot be
+  // batched; send them one by one).
   template <typename... A>
   void Add(A&&... args) {
     static_assert(sizeof...(A) == sizeof...(P),

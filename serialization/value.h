@@ -18,7 +18,8 @@
 // Decoding treats the bytes as untrusted: a payload that ends early, has bytes left over,
 // declares a container larger than the bytes left, or holds an invalid bool or variant index is
 // a cf::SerializationError (DecodeValue... throws it; Decode returns it as kDataLoss). Memory
-// allocated while decoding stays proportional to the payload's size.
+// allocated while decoding stays proportional to the payload's size. Values nested more than
+// 1000 levels deep are refused with a cf::SerializationError by encoding and decoding alike.
 //
 // Thread safety: the functions are reentrant; they share no state.
 //
@@ -248,8 +249,10 @@ void LoadValue(WireInputArchive& in, T& value) {
 
 }  // namespace internal
 
-// Appends the encoding of `values` (in order) to *out. Throws what a user's save() throws; on a
-// throw, *out may hold a partial encoding after its old end.
+// Appends the encoding of `values` (in order) to *out. Throws what a user's save() throws, and
+// cf::SerializationError if a value nests deeper than decoding accepts (more than
+// internal::kMaxNestingDepth levels: refused, like a save() that recurses without end, instead
+// of overflowing the stack); on a throw, *out may hold a partial encoding after its old end.
 template <typename... T>
 void EncodeTo(ByteBuffer* out, const T&... values) {
   (internal::AssertEncodable<T>(), ...);

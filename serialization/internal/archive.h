@@ -8,7 +8,10 @@
 //   * a container may not declare more elements than there are bytes left, so a corrupted size
 //     cannot make the decoder allocate far more memory than the payload is long;
 //   * a bool byte other than 0 or 1 is rejected (loading it would be undefined behaviour);
-//   * nesting deeper than kMaxDepth values is rejected instead of overflowing the stack;
+//   * nesting deeper than kMaxNestingDepth values is rejected instead of overflowing the stack,
+//     by both archives: they count levels the same way and throw the same SerializationError, so
+//     a value the encoder accepts is not too deep for the decoder (given a load() that mirrors
+//     its save()), and a save() that recurses without end is an error, not a crash;
 //   * std::shared_ptr back-references are checked against the type they were first loaded as
 //     (cereal's own InputArchive would static_pointer_cast them blindly).
 // Containers of types that encode to zero bytes (empty structs) are therefore limited to as many
@@ -37,6 +40,28 @@
 
 namespace cf::internal {
 
+// The deepest nesting of values either archive accepts: deep enough for any sane value, shallow
+// enough for an 8 MiB stack even under ASan.
+inline constexpr int kMaxNestingDepth = 1000;
+
+// How many values an archive is inside of. Every class-type value counts (see prologue() below),
+// in the encoder exactly as in the decoder.
+class NestingDepth {
+ public:
+  // Entering one more value; throws SerializationError beyond kMaxNestingDepth.
+  void Enter() {
+    if (depth_ >= kMaxNestingDepth) {
+      throw SerializationError(
+          absl::StrCat("payload nests values deeper than ", kMaxNestingDepth, " levels"));
+    }
+    ++depth_;
+  }
+  void Leave() { --depth_; }
+
+ private:
+  int depth_ = 0;
+};
+
 class WireOutputArchive
     : public cereal::OutputArchive<WireOutputArchive, cereal::AllowEmptyClassElision> {
  public:
@@ -49,15 +74,19 @@ class WireOutputArchive
 
   ByteBuffer* buffer() const { return out_; }
 
+  static constexpr int kMaxDepth = kMaxNestingDepth;
+  void Enter() { depth_.Enter(); }
+  void Leave() { depth_.Leave(); }
+
  private:
   ByteBuffer* out_;
+  NestingDepth depth_;
 };
 
 class WireInputArchive
     : public cereal::InputArchive<WireInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  // Deep enough for any sane value, shallow enough for an 8 MiB stack even under ASan.
-  static constexpr int kMaxDepth = 1000;
+  static constexpr int kMaxDepth = kMaxNestingDepth;
 
   explicit WireInputArchive(absl::Span<const char> input)
       : cereal::InputArchive<WireInputArchive, cereal::AllowEmptyClassElision>(this),
@@ -96,13 +125,8 @@ class WireInputArchive
     }
   }
 
-  void Enter() {
-    if (++depth_ > kMaxDepth) {
-      throw SerializationError(
-          absl::StrCat("payload nests values deeper than ", kMaxDepth, " levels"));
-    }
-  }
-  void Leave() { --depth_; }
+  void Enter() { depth_.Enter(); }
+  void Leave() { depth_.Leave(); }
 
   // std::shared_ptr identity tracking, type-checked.
   template <typename T>
@@ -133,7 +157,7 @@ class WireInputArchive
 
   const char* next_;
   size_t remaining_;
-  int depth_ = 0;
+  NestingDepth depth_;
   absl::flat_hash_map<std::uint32_t, SharedEntry> shared_;
 };
 
@@ -188,7 +212,16 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& ar, cereal::BinaryData<T>& bd) 
 
 // Depth accounting: cereal calls prologue/epilogue around every value it processes. Only class
 // types can nest; arithmetic values keep cereal's empty default (and GCC's uninitialised-read
-// analysis quiet, since cereal passes some of them before loading them).
+// analysis quiet, since cereal passes some of them before loading them). Both archives count
+// alike, so the encoder refuses exactly the values the decoder would.
+template <class T>
+std::enable_if_t<std::is_class_v<T>> prologue(WireOutputArchive& ar, const T& /*value*/) {
+  ar.Enter();
+}
+template <class T>
+std::enable_if_t<std::is_class_v<T>> epilogue(WireOutputArchive& ar, const T& /*value*/) {
+  ar.Leave();
+}
 template <class T>
 std::enable_if_t<std::is_class_v<T>> prologue(WireInputArchive& ar, const T& /*value*/) {
   ar.Enter();
@@ -196,6 +229,19 @@ std::enable_if_t<std::is_class_v<T>> prologue(WireInputArchive& ar, const T& /*v
 template <class T>
 std::enable_if_t<std::is_class_v<T>> epilogue(WireInputArchive& ar, const T& /*value*/) {
   ar.Leave();
+}
+
+// std::shared_ptr saving; replaces cereal's version for this archive. The bytes are the same,
+// but cereal's wraps the pointee in one more NameValuePair, a level the depth count would see;
+// this one nests exactly as the load below, so both archives count a pointer alike.
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(
+    WireOutputArchive& ar,
+    const cereal::memory_detail::PtrWrapper<const std::shared_ptr<T>&>& wrapper) {
+  const std::shared_ptr<T>& ptr = wrapper.ptr;
+  const std::uint32_t id = ar.registerSharedPointer(ptr);
+  ar(id);
+  if (id & cereal::detail::msb_32bit) ar(*ptr);
 }
 
 // Type-checked std::shared_ptr loading; replaces cereal's version for this archive.

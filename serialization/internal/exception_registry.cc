@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <any>
+#include <atomic>
 #include <cstdio>
 #include <exception>
 #include <functional>
@@ -88,12 +89,31 @@ ExceptionRegistry& ExceptionRegistry::Global() {
   return *registry;
 }
 
-std::string ExceptionRegistry::ConflictMessage(absl::string_view name, const Slot& slot) {
-  return absl::StrCat("cf: CF_EXCEPTION type name \"", name,
+namespace {
+// Built during static initialisation, so that a child forked later finds it built: building it
+// takes the writer lock, which a forked child must not take.
+[[maybe_unused]] const ExceptionRegistry& global_registry_at_start = ExceptionRegistry::Global();
+}  // namespace
+
+// No lock: nothing else can see the registry yet.
+ExceptionRegistry::ExceptionRegistry() {
+  tables_.push_back(std::make_unique<const Table>());
+  table_.store(tables_.back().get(), std::memory_order_release);
+}
+
+ExceptionRegistry::~ExceptionRegistry() = default;
+
+std::string ExceptionRegistry::ConflictMessage(const Slot& slot) {
+  return absl::StrCat("cf: CF_EXCEPTION type name \"", slot.name,
                       "\" belongs to different types, registered at ",
                       absl::StrJoin(slot.locations, " and "),
                       "; such exceptions arrive as cf::RemoteError. Give the types distinct "
                       "names (types in anonymous namespaces share theirs).");
+}
+
+void ExceptionRegistry::Publish(std::unique_ptr<Table> table) {
+  tables_.push_back(std::move(table));
+  table_.store(tables_.back().get(), std::memory_order_release);
 }
 
 void ExceptionRegistry::Add(std::string name, const std::type_info& type,
@@ -101,45 +121,55 @@ void ExceptionRegistry::Add(std::string name, const std::type_info& type,
   std::string message;
   {
     absl::MutexLock lock(&mu_);
-    auto [it, inserted] = by_name_.try_emplace(std::move(name));
-    Slot& slot = it->second;
-    if (inserted) {
-      slot.type = &type;
-      slot.factory = factory;
-      slot.locations.push_back(std::move(location));
-      return;
+    // Only writers replace the table, and they hold mu_.
+    const Table& old = *table_.load(std::memory_order_relaxed);
+    auto it = old.find(name);
+    std::unique_ptr<Slot> slot;
+    if (it == old.end()) {
+      slot = std::make_unique<Slot>();
+      slot->name = std::move(name);
+      slot->type = &type;
+      slot->factory = factory;
+      slot->locations.push_back(std::move(location));
+    } else {
+      if (*it->second->type == type) return;  // the same type again: harmless
+      slot = std::make_unique<Slot>(*it->second);
+      slot->conflict = true;
+      slot->locations.push_back(std::move(location));
+      message = ConflictMessage(*slot);
     }
-    if (*slot.type == type) return;  // the same type again: harmless
-    slot.conflict = true;
-    slot.locations.push_back(std::move(location));
-    message = ConflictMessage(it->first, slot);
+    auto table = std::make_unique<Table>(old);
+    table->erase(slot->name);  // its key points into the slot it replaces
+    table->emplace(slot->name, slot.get());
+    slots_.push_back(std::move(slot));
+    Publish(std::move(table));
   }
-  if (report) std::fprintf(stderr, "%s\n", message.c_str());
+  if (report && !message.empty()) std::fprintf(stderr, "%s\n", message.c_str());
+}
+
+const ExceptionRegistry::Slot* ExceptionRegistry::Find(absl::string_view name) const {
+  const Table& table = *table_.load(std::memory_order_acquire);
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : it->second;
 }
 
 std::exception_ptr ExceptionRegistry::Make(absl::string_view name,
                                            const std::string& message) const {
-  ExceptionFactory factory = nullptr;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = by_name_.find(name);
-    if (it == by_name_.end() || it->second.conflict) return nullptr;
-    factory = it->second.factory;
-  }
-  return factory(message);
+  const Slot* slot = Find(name);
+  if (slot == nullptr || slot->conflict) return nullptr;
+  return slot->factory(message);
 }
 
 bool ExceptionRegistry::Contains(absl::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = by_name_.find(name);
-  return it != by_name_.end() && !it->second.conflict;
+  const Slot* slot = Find(name);
+  return slot != nullptr && !slot->conflict;
 }
 
 absl::Status ExceptionRegistry::status() const {
-  absl::ReaderMutexLock lock(&mu_);
+  const Table& table = *table_.load(std::memory_order_acquire);
   std::vector<std::string> problems;
-  for (const auto& [name, slot] : by_name_) {
-    if (slot.conflict) problems.push_back(ConflictMessage(name, slot));
+  for (const auto& [name, slot] : table) {
+    if (slot->conflict) problems.push_back(ConflictMessage(*slot));
   }
   if (problems.empty()) return absl::OkStatus();
   std::sort(problems.begin(), problems.end());

@@ -1,7 +1,9 @@
 #include "cf/serialization/internal/task_registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,58 +21,84 @@ TaskRegistry& TaskRegistry::Global() {
   return *registry;
 }
 
+// No lock: nothing else can see the registry yet, and a registry first used in a forked child
+// must not take one.
+TaskRegistry::TaskRegistry() {
+  tables_.push_back(std::make_unique<const Table>());
+  table_.store(tables_.back().get(), std::memory_order_release);
+}
+
+TaskRegistry::~TaskRegistry() = default;
+
 absl::Status TaskRegistry::ConflictStatus(const Slot& slot) {
   return absl::FailedPreconditionError(absl::StrCat(
-      "cf: CF_TASK name \"", slot.entry.name, "\" is registered for different functions, at ",
-      slot.entry.location, " and ", absl::StrJoin(slot.conflicts, " and "),
-      "; task names must be unique: qualify them, e.g. CF_TASK(my_namespace::", slot.entry.name,
-      ")"));
+      "cf: CF_TASK name \"", slot.entry->name, "\" is registered for different functions, at ",
+      slot.entry->location, " and ", absl::StrJoin(slot.conflicts, " and "),
+      "; task names must be unique: qualify them, e.g. CF_TASK(my_namespace::",
+      slot.entry->name, ")"));
+}
+
+void TaskRegistry::Publish(std::unique_ptr<Table> table) {
+  tables_.push_back(std::move(table));
+  table_.store(tables_.back().get(), std::memory_order_release);
 }
 
 void TaskRegistry::Add(TaskEntry entry, bool report) {
   std::string message;
   {
     absl::MutexLock lock(&mu_);
-    auto [it, inserted] = by_name_.try_emplace(entry.name);
-    Slot& slot = it->second;
-    if (inserted) {
-      by_function_.try_emplace(entry.function, entry.name);
-      slot.entry = std::move(entry);
+    // Only writers replace the table, and they hold mu_.
+    const Table& old = *table_.load(std::memory_order_relaxed);
+    auto it = old.by_name.find(entry.name);
+    if (it == old.by_name.end()) {
+      entries_.push_back(std::make_unique<const TaskEntry>(std::move(entry)));
+      const TaskEntry* stored = entries_.back().get();
+      slots_.push_back(std::make_unique<const Slot>(Slot{stored, {}}));
+      auto table = std::make_unique<Table>(old);
+      table->by_name.emplace(stored->name, slots_.back().get());
+      table->by_function.try_emplace(stored->function, stored->name);
+      Publish(std::move(table));
       return;
     }
-    if (slot.entry.function == entry.function) return;  // the same task again: harmless
-    slot.conflicts.push_back(entry.location);
-    by_function_.try_emplace(entry.function, entry.name);
-    message = std::string(ConflictStatus(slot).message());
+    const Slot& slot = *it->second;
+    if (slot.entry->function == entry.function) return;  // the same task again: harmless
+    auto conflict = std::make_unique<Slot>(slot);
+    conflict->conflicts.push_back(std::move(entry.location));
+    message = std::string(ConflictStatus(*conflict).message());
+    auto table = std::make_unique<Table>(old);
+    table->by_name[slot.entry->name] = conflict.get();
+    table->by_function.try_emplace(entry.function, slot.entry->name);
+    slots_.push_back(std::move(conflict));
+    Publish(std::move(table));
   }
   if (report) std::fprintf(stderr, "%s\n", message.c_str());
 }
 
 absl::StatusOr<const TaskEntry*> TaskRegistry::FindByName(absl::string_view name) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = by_name_.find(name);
-  if (it == by_name_.end()) {
+  const Table& table = *table_.load(std::memory_order_acquire);
+  auto it = table.by_name.find(name);
+  if (it == table.by_name.end()) {
     return absl::NotFoundError(absl::StrCat("no task is registered under the name \"", name,
                                             "\" (CF_TASK(", name, ") registers one)"));
   }
-  if (!it->second.conflicts.empty()) return ConflictStatus(it->second);
-  return &it->second.entry;
+  if (!it->second->conflicts.empty()) return ConflictStatus(*it->second);
+  return it->second->entry;
 }
 
 absl::StatusOr<const TaskEntry*> TaskRegistry::FindByFunction(ErasedFunction fn) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = by_function_.find(fn);
-  if (it == by_function_.end()) return absl::NotFoundError("the function is not registered");
-  auto slot = by_name_.find(it->second);
-  if (!slot->second.conflicts.empty()) return ConflictStatus(slot->second);
-  return &slot->second.entry;
+  const Table& table = *table_.load(std::memory_order_acquire);
+  auto it = table.by_function.find(fn);
+  if (it == table.by_function.end()) return absl::NotFoundError("the function is not registered");
+  const Slot& slot = *table.by_name.at(it->second);
+  if (!slot.conflicts.empty()) return ConflictStatus(slot);
+  return slot.entry;
 }
 
 absl::Status TaskRegistry::status() const {
-  absl::ReaderMutexLock lock(&mu_);
+  const Table& table = *table_.load(std::memory_order_acquire);
   std::vector<std::string> problems;
-  for (const auto& [name, slot] : by_name_) {
-    if (!slot.conflicts.empty()) problems.emplace_back(ConflictStatus(slot).message());
+  for (const auto& [name, slot] : table.by_name) {
+    if (!slot->conflicts.empty()) problems.emplace_back(ConflictStatus(*slot).message());
   }
   if (problems.empty()) return absl::OkStatus();
   std::sort(problems.begin(), problems.end());
@@ -78,10 +106,10 @@ absl::Status TaskRegistry::status() const {
 }
 
 std::vector<std::string> TaskRegistry::Names() const {
-  absl::ReaderMutexLock lock(&mu_);
+  const Table& table = *table_.load(std::memory_order_acquire);
   std::vector<std::string> names;
-  names.reserve(by_name_.size());
-  for (const auto& [name, slot] : by_name_) names.push_back(name);
+  names.reserve(table.by_name.size());
+  for (const auto& [name, slot] : table.by_name) names.emplace_back(name);
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -19,10 +19,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
+#include "cf/serialization/errors.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/serialization/deep_value.h"
 #include "tests/serialization/task_conflict.h"
 
 // --- Tasks. ---
@@ -139,6 +141,12 @@ CF_TASK(MakesRefusesSave);
 
 int TakesRefusesSave(RefusesSave) { return 0; }
 CF_TASK(TakesRefusesSave);
+
+int DeepArgument(cf_test::Deep value) { return value.depth; }
+CF_TASK(DeepArgument);
+
+cf_test::Deep DeepResult(int depth) { return cf_test::Deep{depth}; }
+CF_TASK(DeepResult);
 
 std::int64_t Pid() { return getpid(); }
 CF_TASK(Pid);
@@ -488,6 +496,42 @@ TEST(TaskExceptionTest, ExceptionWhileEncodingTheResultLeavesTheChannelUsable) {
 
 TEST(TaskExceptionTest, ExceptionWhileEncodingArgumentsIsThrownBySubmit) {
   EXPECT_THROW(cf::TaskCall(&TakesRefusesSave, RefusesSave{1}), std::length_error);
+}
+
+// Deep{n} nests n + 1 values; the decoder refuses more than kMaxDepth, and so does the encoder.
+constexpr int kMaxDepth = cf::internal::WireInputArchive::kMaxDepth;
+const std::string kTooDeep =
+    "payload nests values deeper than " + std::to_string(kMaxDepth) + " levels";
+
+TEST(TaskExceptionTest, TooDeepArgumentIsASerializationErrorAtSubmit) {
+  try {
+    cf::TaskCall call(&DeepArgument, cf_test::Deep{100'000});
+    FAIL() << "TaskCall encoded 100,001 nested values";
+  } catch (const cf::SerializationError& e) {
+    EXPECT_EQ(e.what(), kTooDeep);
+  }
+  cf::TaskBatch batch(&DeepArgument);
+  batch.Add(cf_test::Deep{1});
+  EXPECT_THROW(batch.Add(cf_test::Deep{kMaxDepth}), cf::SerializationError);
+  EXPECT_EQ(batch.size(), 1u);
+  batch.Add(cf_test::Deep{kMaxDepth - 1});  // exactly the limit
+  cf::TaskOutcome outcome = RunCall(std::move(batch).Finish());
+  ASSERT_EQ(outcome.kind, cf::FrameKind::kResult);
+  absl::StatusOr<std::vector<int>> results = cf::DecodeResults<int>(outcome.payload, 2);
+  ASSERT_TRUE(results.ok()) << results.status();
+  EXPECT_EQ(*results, (std::vector<int>{1, kMaxDepth - 1}));
+}
+
+TEST(TaskExceptionTest, TooDeepResultIsTheCallsSerializationError) {
+  cf::TaskOutcome outcome = RunCall(cf::TaskCall(&DeepResult, 100'000));
+  cf::ExceptionInfo info = OutcomeInfo(outcome);
+  EXPECT_EQ(info.type_name, "cf::SerializationError");
+  EXPECT_EQ(info.message, kTooDeep);
+  EXPECT_EQ(info.task_name, "DeepResult");
+  EXPECT_THROW(RethrowOutcome(outcome), cf::SerializationError);
+  EXPECT_EQ(RunAndDecode<cf_test::Deep>(cf::TaskCall(&DeepResult, kMaxDepth - 1)).depth,
+            kMaxDepth - 1);
+  EXPECT_EQ(OutcomeInfo(RunCall(cf::TaskCall(&DeepResult, kMaxDepth))).message, kTooDeep);
 }
 
 // --- Malformed call payloads become exceptions, never crashes. ---

@@ -17,6 +17,7 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <sstream>
 #include <stack>
 #include <string>
 #include <tuple>
@@ -29,8 +30,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "cereal/archives/binary.hpp"
+#include "cf/serialization/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/serialization/deep_value.h"
 
 namespace {
 
@@ -110,6 +114,24 @@ struct Node {  // recursive
   }
 };
 
+struct SharedNode {  // recursive through std::shared_ptr
+  std::shared_ptr<SharedNode> next;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(next);
+  }
+};
+
+struct Tree {  // recursive through std::vector
+  std::vector<Tree> children;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(children);
+  }
+};
+
+using cf_test::Deep;
+
 // --- Helpers. ---
 
 template <typename T>
@@ -125,6 +147,36 @@ template <typename T>
 void ExpectRoundTrip(const T& value) {
   EXPECT_TRUE(RoundTrip(value) == value);
 }
+
+// The bytes cereal's own BinaryOutputArchive writes for `value`: cf's format, but without cf's
+// nesting limit. For payloads cf's encoder refuses to make.
+template <typename T>
+std::string EncodeWithoutLimit(const T& value) {
+  std::ostringstream out;
+  {
+    cereal::BinaryOutputArchive archive(out);
+    archive(value);
+  }
+  return out.str();
+}
+
+// What cf::Encode(value) threw: the SerializationError's message, or a description of what
+// happened instead.
+template <typename T>
+std::string EncodeError(const T& value) {
+  try {
+    cf::Encode(value);
+    return "(encoded)";
+  } catch (const cf::SerializationError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("(threw another exception) ") + e.what();
+  }
+}
+
+constexpr int kMaxDepth = cf::internal::WireInputArchive::kMaxDepth;
+const std::string kTooDeep =
+    "payload nests values deeper than " + std::to_string(kMaxDepth) + " levels";
 
 // --- Compile-time serializability. ---
 
@@ -411,11 +463,98 @@ TEST(ValueTest, ExcessiveNestingIsAnErrorNotACrash) {
     tail->next = std::make_unique<Node>();
     tail = tail->next.get();
   }
-  cf::ByteBuffer bytes = cf::Encode(head);
-  ExpectDataLoss(cf::Decode<Node>(bytes).status(), "deeper than");
+  EXPECT_EQ(EncodeError(head), kTooDeep);
+  // A peer without the limit (or a corrupted stream) can still send such bytes.
+  const std::string bytes = EncodeWithoutLimit(head);
+  ExpectDataLoss(cf::Decode<Node>(bytes).status(), kTooDeep);
   // Unlink iteratively so the destructor does not recurse 5000 deep.
   std::unique_ptr<Node> next = std::move(head.next);
   while (next != nullptr) next = std::move(next->next);
+}
+
+TEST(ValueTest, EncodingAVeryDeepValueIsAnErrorNotACrash) {
+  // Without the limit the encoder recursed 100,000 values deep and overflowed the stack.
+  EXPECT_EQ(EncodeError(Deep{100'000}), kTooDeep);
+  cf::ByteBuffer out;
+  out.Append("x", 1);
+  EXPECT_THROW(cf::EncodeTo(&out, 7, Deep{100'000}), cf::SerializationError);
+  // Nothing is left behind: shallow values still encode.
+  absl::StatusOr<Deep> shallow = cf::Decode<Deep>(cf::Encode(Deep{3}));
+  ASSERT_TRUE(shallow.ok()) << shallow.status();
+  EXPECT_EQ(shallow->depth, 3);
+}
+
+TEST(ValueTest, EncoderAcceptsExactlyWhatTheDecoderAccepts) {
+  // Deep{n} nests n + 1 values.
+  const Deep at_limit{kMaxDepth - 1};
+  const cf::ByteBuffer encoded = cf::Encode(at_limit);
+  EXPECT_EQ(std::string(encoded.data(), encoded.size()), EncodeWithoutLimit(at_limit));
+  absl::StatusOr<Deep> back = cf::Decode<Deep>(encoded);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->depth, kMaxDepth - 1);
+
+  const Deep beyond{kMaxDepth};
+  EXPECT_EQ(EncodeError(beyond), kTooDeep);
+  try {
+    cf::DecodeValueOrThrow<Deep>(EncodeWithoutLimit(beyond));
+    ADD_FAILURE() << "the decoder accepted " << kMaxDepth + 1 << " levels";
+  } catch (const cf::SerializationError& e) {
+    EXPECT_EQ(e.what(), kTooDeep);
+  }
+}
+
+// For a chain `make(n)` of n links: finds the first n the encoder refuses, and checks that the
+// decoder accepts the chain one link shorter (encoded as cereal would) and refuses that one,
+// with the same message.
+template <typename T, typename Make>
+void ExpectSameLimit(const char* shape, Make make) {
+  SCOPED_TRACE(shape);
+  int accepted = 0;
+  int refused = 4 * kMaxDepth;
+  ASSERT_EQ(EncodeError(make(accepted)), "(encoded)");
+  ASSERT_EQ(EncodeError(make(refused)), kTooDeep);
+  while (refused - accepted > 1) {
+    const int middle = (accepted + refused) / 2;
+    if (EncodeError(make(middle)) == "(encoded)") {
+      accepted = middle;
+    } else {
+      refused = middle;
+    }
+  }
+  const cf::ByteBuffer encoded = cf::Encode(make(accepted));
+  EXPECT_EQ(std::string(encoded.data(), encoded.size()), EncodeWithoutLimit(make(accepted)));
+  absl::StatusOr<T> back = cf::Decode<T>(encoded);
+  EXPECT_TRUE(back.ok()) << accepted << " links: " << back.status();
+  ExpectDataLoss(cf::Decode<T>(EncodeWithoutLimit(make(refused))).status(), kTooDeep);
+}
+
+TEST(ValueTest, EncoderAndDecoderRefuseAtTheSameDepthForEveryShape) {
+  ExpectSameLimit<Deep>("Deep", [](int n) { return Deep{n}; });
+  ExpectSameLimit<Node>("std::unique_ptr", [](int n) {
+    Node head;
+    Node* tail = &head;
+    for (int i = 0; i < n; ++i) tail = (tail->next = std::make_unique<Node>()).get();
+    return head;
+  });
+  ExpectSameLimit<SharedNode>("std::shared_ptr", [](int n) {
+    SharedNode head;
+    SharedNode* tail = &head;
+    for (int i = 0; i < n; ++i) tail = (tail->next = std::make_shared<SharedNode>()).get();
+    return head;
+  });
+  ExpectSameLimit<Tree>("std::vector", [](int n) {
+    Tree root;
+    Tree* leaf = &root;
+    for (int i = 0; i < n; ++i) leaf = &leaf->children.emplace_back();
+    return root;
+  });
+  using Nested = std::optional<std::variant<int, Tree>>;
+  ExpectSameLimit<Nested>("std::optional and std::variant", [](int n) {
+    Tree root;
+    Tree* leaf = &root;
+    for (int i = 0; i < n; ++i) leaf = &leaf->children.emplace_back();
+    return Nested(std::variant<int, Tree>(std::move(root)));
+  });
 }
 
 TEST(ValueTest, LoadThatThrowsIsReportedWithItsType) {
