@@ -33,6 +33,23 @@ struct ServerMessage {
   int32_t status;
 };
 
+// An 'F' message with room for its two descriptors, set up for sendmsg/recvmsg.
+struct ForkRequest {
+  ForkRequest() {
+    header.msg_iov = &iov;
+    header.msg_iovlen = 1;
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+  }
+  ForkRequest(const ForkRequest&) = delete;
+  ForkRequest& operator=(const ForkRequest&) = delete;
+
+  ServerMessage message{};
+  iovec iov{&message, sizeof(message)};
+  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  msghdr header{};
+};
+
 bool SendMessage(int fd, const ServerMessage& m) {
   ssize_t n;
   do {
@@ -159,14 +176,9 @@ absl::StatusOr<WorkerProcess> ForkServer::Fork() {
   UniqueFd call_read, call_write, result_read, result_write;
   if (absl::Status s = MakePipe(call_read, call_write); !s.ok()) return s;
   if (absl::Status s = MakePipe(result_read, result_write); !s.ok()) return s;
-  ServerMessage m{'F', 0, 0};
-  iovec iov{&m, sizeof(m)};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof(control);
+  ForkRequest request;
+  request.message = ServerMessage{'F', 0, 0};
+  msghdr& msg = request.header;
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
@@ -238,14 +250,9 @@ void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main) {
       reap();
     }
     if (p[0].revents == 0) continue;
-    ServerMessage m{};
-    iovec iov{&m, sizeof(m)};
-    alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
+    ForkRequest request;
+    const ServerMessage& m = request.message;
+    msghdr& msg = request.header;
     const ssize_t n = recvmsg(control_fd, &msg, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the pool closed the socket or died

@@ -177,16 +177,21 @@ absl::Status FrameChannel::ReadSome(bool* progress) {
   return FailRead(absl::ErrnoToStatus(errno, "read from a worker pipe"));
 }
 
+absl::Status FrameChannel::DecodeStaged() {
+  while (staged_begin_ < staged_end_ && !decoder_.frame_ready()) {
+    absl::StatusOr<size_t> used = decoder_.Append(
+        absl::MakeConstSpan(staging_.get() + staged_begin_, staged_end_ - staged_begin_));
+    if (!used.ok()) return FailRead(used.status());
+    staged_begin_ += *used;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status FrameChannel::ReadAvailable(absl::FunctionRef<bool(Frame&)> on_frame) {
   if (!read_status_.ok()) return read_status_;
   bool drained = false;  // the last staging read came back short: the pipe is empty for now
   for (;;) {
-    while (staged_begin_ < staged_end_ && !decoder_.frame_ready()) {
-      absl::StatusOr<size_t> used = decoder_.Append(
-          absl::MakeConstSpan(staging_.get() + staged_begin_, staged_end_ - staged_begin_));
-      if (!used.ok()) return FailRead(used.status());
-      staged_begin_ += *used;
-    }
+    if (absl::Status s = DecodeStaged(); !s.ok()) return s;
     if (decoder_.frame_ready()) {
       Frame frame = decoder_.TakeFrame();
       if (!on_frame(frame)) return absl::OkStatus();
@@ -205,12 +210,7 @@ absl::Status FrameChannel::ReadFrame(Frame* frame) {
   if (!read_status_.ok()) return read_status_;
   if (decoder_.AtFrameBoundary()) decoder_.RecycleBuffer(std::move(frame->payload));
   for (;;) {
-    while (staged_begin_ < staged_end_ && !decoder_.frame_ready()) {
-      absl::StatusOr<size_t> used = decoder_.Append(
-          absl::MakeConstSpan(staging_.get() + staged_begin_, staged_end_ - staged_begin_));
-      if (!used.ok()) return FailRead(used.status());
-      staged_begin_ += *used;
-    }
+    if (absl::Status s = DecodeStaged(); !s.ok()) return s;
     if (decoder_.frame_ready()) {
       *frame = decoder_.TakeFrame();
       return absl::OkStatus();

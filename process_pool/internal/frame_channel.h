@@ -84,6 +84,8 @@ class FrameChannel {
   };
   // One read() into the decoder or the staging buffer; false when nothing more can be read now.
   absl::Status ReadSome(bool* progress);
+  // Moves staged bytes into the decoder, up to the end of a frame.
+  absl::Status DecodeStaged();
   absl::Status FailRead(absl::Status status);
   absl::Status FailWrite(absl::Status status);
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/serialization/deep_value.h"
+
 namespace cf::testing {
 
 int GetPid();
@@ -87,25 +89,8 @@ struct Hostile {
 // misbehaves per `result_on_load`.
 Hostile PassHostile(Hostile argument, int result_on_save, int result_on_load);
 
-// A value that nests `depth` levels when encoded: its save() writes the depth, then a nested Deep
-// one level less (built on the fly, so the value itself is small). Decoding rebuilds nothing but
-// the depth.
-struct Deep {
-  int depth = 0;
-  template <class Archive>
-  void save(Archive& archive) const {
-    archive(depth);
-    if (depth > 0) archive(Deep{depth - 1});
-  }
-  template <class Archive>
-  void load(Archive& archive) {
-    archive(depth);
-    if (depth > 0) {
-      Deep inner;
-      archive(inner);
-    }
-  }
-};
+// Deep{n}: nests n + 1 levels when encoded (tests/serialization/deep_value.h).
+using Deep = ::cf_test::Deep;
 int DeepDepth(Deep value);
 Deep MakeDeep(int depth);
 // Returns `value` once the file `path` exists (checked every 5 ms, for at most 60 s): a gate
