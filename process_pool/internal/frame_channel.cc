@@ -48,6 +48,7 @@ FrameChannel::FrameChannel(int read_fd, int write_fd, std::uint64_t max_payload_
     : read_fd_(read_fd),
       write_fd_(write_fd),
       max_payload_size_(max_payload_size),
+      nonblocking_write_(IsNonBlocking(write_fd)),
       decoder_(max_payload_size) {}
 
 void FrameChannel::set_max_payload_size(std::uint64_t limit) {
@@ -82,7 +83,7 @@ absl::Status FrameChannel::Queue(FrameKind kind, std::uint64_t id,
 
 absl::Status FrameChannel::Flush() {
   if (!write_status_.ok()) return write_status_;
-  const bool nonblocking = IsNonBlocking(write_fd_);
+  const bool nonblocking = nonblocking_write_;
   while (!out_.empty()) {
     Out& first = out_.front();
     ssize_t n;

@@ -42,6 +42,7 @@ class FrameChannel {
   // Payloads at least this big are vmsplice()d (see the file comment).
   static constexpr size_t kSpliceThreshold = 256 << 10;
 
+  // The descriptors' blocking mode is read here: set O_NONBLOCK before, if wanted.
   FrameChannel(int read_fd, int write_fd, std::uint64_t max_payload_size);
   FrameChannel(const FrameChannel&) = delete;
   FrameChannel& operator=(const FrameChannel&) = delete;
@@ -92,6 +93,7 @@ class FrameChannel {
   const int read_fd_;
   const int write_fd_;
   std::uint64_t max_payload_size_;
+  const bool nonblocking_write_;
   std::deque<Out> out_;
   absl::Status write_status_;
   FrameDecoder decoder_;
