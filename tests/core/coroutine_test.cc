@@ -318,6 +318,20 @@ TEST(CoroutineThreadPoolTest, AwaitsSubmittedTasks) {
   EXPECT_EQ(Total(pool).Result(kTimeout), 30);
 }
 
+// The README's "Composing futures" example.
+Future<int> ReadmeTotal(ThreadPoolExecutor& pool) {
+  std::vector<Future<int>> parts;
+  for (int i = 1; i <= 3; ++i) parts.push_back(pool.Submit([](int x) { return x * x; }, i));
+  std::vector<int> squares = co_await Collect(parts);
+  int more = co_await ResumeOn(pool, pool.Submit([] { return 16; }));
+  co_return squares[0] + squares[1] + squares[2] + more;
+}
+
+TEST(CoroutineThreadPoolTest, ReadmeExample) {
+  ThreadPoolExecutor pool(2);
+  EXPECT_EQ(ReadmeTotal(pool).Result(kTimeout), 30);
+}
+
 std::thread::id PoolThreadId(ThreadPoolExecutor& single_worker_pool) {
   return single_worker_pool.Submit([] { return std::this_thread::get_id(); }).Result(kTimeout);
 }
