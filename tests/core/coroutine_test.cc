@@ -55,8 +55,15 @@ std::thread::id CompleteInNewThread(Promise<int>& promise, int value) {
 Future<int> AddOne(Future<int> f) { co_return co_await f + 1; }
 
 TEST(CoroutineTest, ReadyFutureDoesNotSuspend) {
+  // The awaiter says so before any suspension is attempted...
+  EXPECT_TRUE(operator co_await(MakeReadyFuture<int>(1)).await_ready());
+  EXPECT_TRUE(operator co_await(MakeExceptionalFuture<int>(
+                  std::make_exception_ptr(std::runtime_error("e")))).await_ready());
+  Promise<int> pending;
+  EXPECT_FALSE(operator co_await(pending.GetFuture()).await_ready());
+  // ...and a coroutine awaiting a done future finishes before the call returns.
   Future<int> result = AddOne(MakeReadyFuture<int>(41));
-  ASSERT_TRUE(result.Done());  // never suspended: finished before the call returned
+  ASSERT_TRUE(result.Done());
   EXPECT_EQ(result.Result(), 42);
 }
 
