@@ -2,6 +2,8 @@
 #ifndef CF_FUTURES_H_
 #define CF_FUTURES_H_
 
+#include "cf/core/compose.h"
+#include "cf/core/coroutine.h"
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
