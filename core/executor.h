@@ -56,19 +56,21 @@
 #include "cf/core/errors.h"
 #include "cf/core/future.h"
 #include "cf/core/internal/map.h"
+#include "cf/core/timeout.h"
 
 namespace cf {
 
 // Options of ThreadPoolExecutor::Map and ProcessPoolExecutor::Map.
 //   timeout:    the whole iteration's budget, counted from the Map() call (Python's timeout);
-//               when it runs out, iteration throws cf::TimeoutError and ends.
+//               when it runs out, iteration throws cf::TimeoutError and ends. An absl::Duration
+//               or a std::chrono duration (cf::Timeout); absl::InfiniteDuration(): none.
 //   chunksize:  inputs per task (>= 1). The process pool sends one frame per chunk; the thread
 //               pool runs one task per chunk.
 //   buffersize: chunks in flight at once (>= 0). 0 (the default, Python's None) submits every
 //               input when Map() is called; N > 0 submits N chunks and one more as each result
 //               is consumed, so unbounded inputs work.
 struct MapOptions {
-  absl::Duration timeout = absl::InfiniteDuration();
+  Timeout timeout = absl::InfiniteDuration();
   int chunksize = 1;
   int buffersize = 0;
 };
@@ -161,8 +163,9 @@ class MapResults {
 
   MapResults(std::unique_ptr<internal::MapSource<R>> source, const MapOptions& options)
       : source_(std::move(source)),
-        deadline_(options.timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                                              : absl::Now() + options.timeout),
+        deadline_(options.timeout.duration() == absl::InfiniteDuration()
+                      ? absl::InfiniteFuture()
+                      : absl::Now() + options.timeout.duration()),
         buffersize_(options.buffersize) {}
 
   // Submits up to `n` chunks (all of them when n == 0).

@@ -42,9 +42,9 @@ CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler ha
   return next ? *next : CallbackExceptionHandler();
 }
 
-std::exception_ptr AnyFuture::Exception(absl::Duration timeout) const {
+std::exception_ptr AnyFuture::Exception(Timeout timeout) const {
   internal::StateBase* s = checked("Exception");
-  if (!s->WaitFor(timeout)) throw TimeoutError();
+  if (!s->WaitFor(timeout.duration())) throw TimeoutError();
   if (s->cancelled()) throw CancelledError();
   return s->error();
 }

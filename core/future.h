@@ -27,6 +27,9 @@
 // producer did before SetResult/SetException happens-before Result()/Exception()/Done() returning
 // in a consumer that observes the completion, and before every done-callback runs.
 //
+// Timeouts: every timeout parameter is a cf::Timeout (cf/core/timeout.h): an absl::Duration or
+// any std::chrono::duration; absl::InfiniteDuration() (the default) waits forever.
+//
 // Callbacks: AddDoneCallback(fn) runs fn(future) once the future is done — immediately, in the
 // calling thread, if it already is; otherwise in the thread that completes or cancels it, after
 // the state changed and waiters were woken, in registration order. An exception escaping a
@@ -54,6 +57,7 @@
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
 #include "cf/core/internal/shared_state.h"
+#include "cf/core/timeout.h"
 
 namespace cf {
 
@@ -105,10 +109,10 @@ class Future {
   // (nothing for Future<void>), rethrows the task's exception, or throws CancelledError /
   // TimeoutError.
   typename internal::ResultRef<T>::type Result(
-      absl::Duration timeout = absl::InfiniteDuration()) const {
+      Timeout timeout = absl::InfiniteDuration()) const {
     internal::SharedState<T>* s = checked("Result");
     if (s->code() != internal::StateCode::kFinished) {
-      if (!s->WaitFor(timeout)) throw TimeoutError();
+      if (!s->WaitFor(timeout.duration())) throw TimeoutError();
       if (s->cancelled()) throw CancelledError();
     }
     if (s->error() != nullptr) std::rethrow_exception(s->error());
@@ -116,16 +120,16 @@ class Future {
   }
 
   // Like Result() but returns the stored exception (nullptr on success) instead of rethrowing.
-  std::exception_ptr Exception(absl::Duration timeout = absl::InfiniteDuration()) const {
+  std::exception_ptr Exception(Timeout timeout = absl::InfiniteDuration()) const {
     internal::SharedState<T>* s = checked("Exception");
-    if (!s->WaitFor(timeout)) throw TimeoutError();
+    if (!s->WaitFor(timeout.duration())) throw TimeoutError();
     if (s->cancelled()) throw CancelledError();
     return s->error();
   }
 
   // Blocks until done or the timeout passes; returns Done(). Never throws on timeout.
-  bool Wait(absl::Duration timeout = absl::InfiniteDuration()) const {
-    return checked("Wait")->WaitFor(timeout);
+  bool Wait(Timeout timeout = absl::InfiniteDuration()) const {
+    return checked("Wait")->WaitFor(timeout.duration());
   }
 
   // See "Callbacks" above.
@@ -189,9 +193,9 @@ class AnyFuture {
   bool Cancelled() const { return checked("Cancelled")->cancelled(); }
   FutureState state() const { return checked("state")->public_state(); }
   bool Cancel() const { return checked("Cancel")->Cancel(); }
-  std::exception_ptr Exception(absl::Duration timeout = absl::InfiniteDuration()) const;
-  bool Wait(absl::Duration timeout = absl::InfiniteDuration()) const {
-    return checked("Wait")->WaitFor(timeout);
+  std::exception_ptr Exception(Timeout timeout = absl::InfiniteDuration()) const;
+  bool Wait(Timeout timeout = absl::InfiniteDuration()) const {
+    return checked("Wait")->WaitFor(timeout.duration());
   }
   void AddDoneCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) const {
     checked("AddDoneCallback")->AddAnyCallback(std::move(fn));
