@@ -19,7 +19,8 @@
 //     docs/semantics.md deviation 1).
 //   * Exceptions are std::exception_ptr. Result() rethrows the stored exception object itself.
 //   * A Promise destroyed before it completes fails its future with cf::BrokenPromise.
-//   * Move-only T works: Result() returns a const reference into the shared state.
+//   * Result() on an rvalue (a temporary future) returns the value by value, moved out when the
+//     handle is the last one; on an lvalue, a const reference into the shared state.
 //
 // Thread safety: every method of Future, AnyFuture and Promise may be called from any thread
 // concurrently (a Promise object itself is not meant to be shared without synchronisation, but
@@ -82,7 +83,7 @@ class Future {
   // An invalid handle (valid() == false); every other method throws std::logic_error on it.
   Future() = default;
   Future(const Future& other) : state_(other.state_) {
-    if (state_ != nullptr) state_->Ref();
+    if (state_ != nullptr) state_->RefHandle();
   }
   Future(Future&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
   Future& operator=(Future other) noexcept {
@@ -90,7 +91,7 @@ class Future {
     return *this;
   }
   ~Future() {
-    if (state_ != nullptr) state_->Unref();
+    if (state_ != nullptr) state_->UnrefHandle();
   }
 
   bool valid() const { return state_ != nullptr; }
@@ -108,15 +109,33 @@ class Future {
   // Blocks until done or `timeout` passes (negative or zero: just checks). Returns the value
   // (nothing for Future<void>), rethrows the task's exception, or throws CancelledError /
   // TimeoutError.
+  //
+  // On an lvalue handle (f.Result()): a const reference into the shared state, valid as long as
+  // some handle to this future exists. On an rvalue handle (a temporary, as in
+  // pool.Submit(fn).Result(), or std::move(f).Result()): the value itself, so it outlives the
+  // future — moved out of the shared state when this handle is the last one (promises and
+  // executors do not count), copied otherwise. A value moved out is gone for good: a later
+  // Result() through any handle throws InvalidStateError. Before moving, it waits for the
+  // done-callbacks queued before completion to return, so they all read the value (unless
+  // called from one of them). The handle itself stays valid; on a timeout nothing is taken.
+  // An rvalue Result() is a consuming use of its handle object: do not use that same object
+  // from another thread meanwhile.
   typename internal::ResultRef<T>::type Result(
-      Timeout timeout = absl::InfiniteDuration()) const {
+      Timeout timeout = absl::InfiniteDuration()) const& {
     internal::SharedState<T>* s = checked("Result");
-    if (s->code() != internal::StateCode::kFinished) {
-      if (!s->WaitFor(timeout.duration())) throw TimeoutError();
-      if (s->cancelled()) throw CancelledError();
+    if (s->code() != internal::StateCode::kFinished || s->error() != nullptr) {
+      s->WaitForValue(timeout.duration());
     }
-    if (s->error() != nullptr) std::rethrow_exception(s->error());
-    if constexpr (!std::is_void_v<T>) return s->value();
+    if constexpr (!std::is_void_v<T>) return s->ValueForRead();
+  }
+  T Result(Timeout timeout = absl::InfiniteDuration()) &&
+    requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>)
+  {
+    internal::SharedState<T>* s = checked("Result");
+    if (s->code() != internal::StateCode::kFinished || s->error() != nullptr) {
+      s->WaitForValue(timeout.duration());
+    }
+    return s->TakeValue();
   }
 
   // Like Result() but returns the stored exception (nullptr on success) instead of rethrowing.
@@ -156,7 +175,7 @@ class Future {
   friend class Promise;
   friend struct internal::FutureAccess;
 
-  explicit Future(internal::SharedState<T>* state) : state_(state) { state_->Ref(); }
+  explicit Future(internal::SharedState<T>* state) : state_(state) { state_->RefHandle(); }
   internal::SharedState<T>* checked(const char* method) const {
     if (state_ == nullptr) internal::ThrowInvalidFuture(method);
     return state_;
@@ -173,10 +192,10 @@ class AnyFuture {
   template <typename T>
   AnyFuture(const Future<T>& f)  // NOLINT(google-explicit-constructor): like Python, any future
       : state_(f.state_) {
-    if (state_ != nullptr) state_->Ref();
+    if (state_ != nullptr) state_->RefHandle();
   }
   AnyFuture(const AnyFuture& other) : state_(other.state_) {
-    if (state_ != nullptr) state_->Ref();
+    if (state_ != nullptr) state_->RefHandle();
   }
   AnyFuture(AnyFuture&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
   AnyFuture& operator=(AnyFuture other) noexcept {
@@ -184,7 +203,7 @@ class AnyFuture {
     return *this;
   }
   ~AnyFuture() {
-    if (state_ != nullptr) state_->Unref();
+    if (state_ != nullptr) state_->UnrefHandle();
   }
 
   bool valid() const { return state_ != nullptr; }
@@ -225,7 +244,7 @@ class AnyFuture {
  private:
   friend struct internal::FutureAccess;
   explicit AnyFuture(internal::StateBase* state) : state_(state) {
-    if (state_ != nullptr) state_->Ref();
+    if (state_ != nullptr) state_->RefHandle();
   }
   internal::StateBase* checked(const char* method) const {
     if (state_ == nullptr) internal::ThrowInvalidFuture(method);
@@ -351,6 +370,7 @@ void SharedState<T>::AddCallback(Callback fn) {
     absl::MutexLock lock(&mu_);
     if (!DoneLocked()) {
       callbacks_.push_back(std::move(fn));
+      NoteCallbackQueuedLocked();
       return;
     }
   }
@@ -372,6 +392,7 @@ void SharedState<T>::RunCallbacks() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   std::vector<Callback> callbacks;
   callbacks.swap(callbacks_);
   for (Callback& fn : callbacks) Invoke(fn);
+  NoteCallbacksRan();  // an rvalue Result() may now move the value out
 }
 
 template <typename T>
