@@ -118,6 +118,8 @@ class Future {
   // Result() through any handle throws InvalidStateError. Before moving, it waits for the
   // done-callbacks queued before completion to return, so they all read the value (unless
   // called from one of them). The handle itself stays valid; on a timeout nothing is taken.
+  // A move-only T (std::unique_ptr) cannot be copied: with other handles left, an rvalue
+  // Result() throws InvalidStateError saying how many, and takes nothing.
   // An rvalue Result() is a consuming use of its handle object: do not use that same object
   // from another thread meanwhile.
   typename internal::ResultRef<T>::type Result(
@@ -129,7 +131,7 @@ class Future {
     if constexpr (!std::is_void_v<T>) return s->ValueForRead();
   }
   T Result(Timeout timeout = absl::InfiniteDuration()) &&
-    requires(!std::is_void_v<T> && std::is_copy_constructible_v<T>)
+    requires(!std::is_void_v<T> && std::is_move_constructible_v<T>)
   {
     internal::SharedState<T>* s = checked("Result");
     if (s->code() != internal::StateCode::kFinished || s->error() != nullptr) {

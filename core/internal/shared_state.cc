@@ -153,6 +153,16 @@ void StateBase::ThrowValueTaken() const {
       "or Result() on a temporary future); use the value that call returned"));
 }
 
+void StateBase::ThrowMoveOnlyShared() const {
+  const int others = other_handles();
+  throw InvalidStateError(absl::StrCat(
+      "Result() on an rvalue Future<T> of a move-only T needs the last handle: ", others,
+      others == 1 ? " other handle shares" : " other handles share",
+      " this future; std::move them all, or read it with Result() on an lvalue (a const "
+      "reference). T is ",
+      DemangledName(result_type())));
+}
+
 void StateBase::AwaitCallbacks() const {
   if (!callbacks_pending_.load(std::memory_order_acquire)) return;
   absl::MutexLock lock(&mu_);

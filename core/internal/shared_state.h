@@ -125,6 +125,8 @@ class StateBase {
   int other_handles() const;
   // Result() when the value was moved out by an rvalue Result(): InvalidStateError.
   [[noreturn]] void ThrowValueTaken() const;
+  // Result() on an rvalue handle of a move-only T that is not the last: InvalidStateError.
+  [[noreturn]] void ThrowMoveOnlyShared() const;
 
   // Blocks until the done-callbacks queued before completion have run, unless called from one
   // of them (their thread). Result() on an rvalue handle calls it before TryTake, so that
@@ -301,7 +303,7 @@ class SharedState : public StateBase {
   }
 
   // Result() on an rvalue handle, after WaitForValue: the value moved out when the calling
-  // handle is the last one, copied otherwise.
+  // handle is the last one, copied otherwise (a move-only T: InvalidStateError).
   T TakeValue()
     requires(!std::is_void_v<T>)
   {
@@ -310,7 +312,11 @@ class SharedState : public StateBase {
       case Take::kLast:
         return std::move(slot_.value());
       case Take::kShared:
-        return slot_.value();
+        if constexpr (std::is_copy_constructible_v<T>) {
+          return slot_.value();
+        } else {
+          ThrowMoveOnlyShared();
+        }
       case Take::kAlreadyTaken:
         break;
     }

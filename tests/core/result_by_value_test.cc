@@ -2,6 +2,7 @@
 // the shared state when the handle is the last one, copied otherwise, so a temporary future's
 // result cannot dangle; on an lvalue it stays a const reference. Move-only results are taken
 // with std::move(f).Result().
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -153,6 +154,65 @@ TEST(ResultByValueTest, RvalueResultInsideACallbackCopies) {
   }
   p.SetResult(Counted(1));
   EXPECT_EQ(copies, 1);
+}
+
+// Before: std::move(f).Result() chose the const& overload, and a std::unique_ptr cannot be
+// copied from it (a compile error).
+TEST(ResultByValueTest, MoveOnlyResultIsHandedOverByTheLastHandle) {
+  Promise<std::unique_ptr<int>> p;
+  Future<std::unique_ptr<int>> f = p.GetFuture();
+  p.SetResult(std::make_unique<int>(9));
+  EXPECT_EQ(*f.Result(), 9);  // an lvalue still reads it in place
+  std::unique_ptr<int> taken = std::move(f).Result();
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(*taken, 9);
+  EXPECT_THROW(f.Result(), InvalidStateError);
+  std::unique_ptr<int> direct =
+      MakeReadyFuture<std::unique_ptr<int>>(std::make_unique<int>(3)).Result();
+  EXPECT_EQ(*direct, 3);
+}
+
+TEST(ResultByValueTest, MoveOnlyResultWithOtherHandlesIsRefused) {
+  Promise<std::unique_ptr<int>> p;
+  Future<std::unique_ptr<int>> f = p.GetFuture();
+  Future<std::unique_ptr<int>> g = f;
+  AnyFuture any = f;
+  p.SetResult(std::make_unique<int>(4));
+  EXPECT_THAT([&] { std::unique_ptr<int> v = std::move(f).Result(); },
+              ::testing::ThrowsMessage<InvalidStateError>(::testing::HasSubstr(
+                  "Result() on an rvalue Future<T> of a move-only T needs the last handle: 2 "
+                  "other handles share this future; std::move them all, or read it with "
+                  "Result() on an lvalue (a const reference)")));
+  EXPECT_EQ(*g.Result(), 4);  // nothing was taken
+  g = Future<std::unique_ptr<int>>();
+  EXPECT_THAT([&] { std::unique_ptr<int> v = std::move(f).Result(); },
+              ::testing::ThrowsMessage<InvalidStateError>(
+                  ::testing::HasSubstr("needs the last handle: 1 other handle shares")));
+  any = AnyFuture();
+  EXPECT_EQ(*std::move(f).Result(), 4);
+}
+
+TEST(ResultByValueTest, MoveOnlyResultWaitsForCallbacksInOtherThreads) {
+  Promise<std::unique_ptr<int>> p;
+  Future<std::unique_ptr<int>> f = p.GetFuture();
+  absl::Notification in_callback;
+  absl::Notification release;
+  int seen_by_callback = 0;
+  f.AddDoneCallback([&](const Future<std::unique_ptr<int>>& g) {
+    in_callback.Notify();
+    release.WaitForNotificationWithTimeout(kBound);
+    seen_by_callback = *g.Result();
+  });
+  std::thread producer([&p] { p.SetResult(std::make_unique<int>(8)); });
+  ASSERT_TRUE(in_callback.WaitForNotificationWithTimeout(kBound));
+  std::unique_ptr<int> taken;
+  std::thread consumer([&] { taken = std::move(f).Result(); });
+  release.Notify();
+  consumer.join();
+  producer.join();
+  EXPECT_EQ(seen_by_callback, 8);
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(*taken, 8);
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Result() on a temporary future of ThreadPoolExecutor::Submit (docs/semantics.md §1.5): the value
 // is handed over by value, so it outlives the future, and a move-only one can be taken.
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "cf/core/errors.h"
 #include "cf/core/future.h"
 #include "cf/thread_pool/thread_pool_executor.h"
 #include "gtest/gtest.h"
@@ -43,6 +45,25 @@ TEST(ThreadPoolResultByValueTest, ResultOfATemporaryFutureOutlivesIt) {
     for (int v : pool.Submit(MakeVector).Result(kBound)) total += v;
     ASSERT_EQ(total, 200);
   }
+}
+
+std::unique_ptr<int> MakeUnique(int v) { return std::make_unique<int>(v); }
+
+// Before: a compile error (the const& overload cannot copy a std::unique_ptr). The worker's own
+// reference to the state is not a handle, so the temporary is always the last handle, however
+// the worker and this thread interleave.
+TEST(ThreadPoolResultByValueTest, MoveOnlyResultOfATemporaryFuture) {
+  ThreadPoolExecutor pool(2);
+  for (int i = 0; i < 1000; ++i) {
+    std::unique_ptr<int> p = pool.Submit(MakeUnique, i).Result(kBound);
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(*p, i);
+  }
+  Future<std::unique_ptr<int>> f = pool.Submit(MakeUnique, 7);
+  Future<std::unique_ptr<int>> copy = f;
+  EXPECT_THROW(std::move(f).Result(kBound), InvalidStateError);
+  copy = Future<std::unique_ptr<int>>();
+  EXPECT_EQ(*std::move(f).Result(kBound), 7);
 }
 
 }  // namespace
