@@ -1,8 +1,10 @@
-// cf/core/future.h — Future<T>, Promise<T> and AnyFuture: Python's concurrent.futures.Future.
+// cf/core/future.h — Future<T>, Promise<T> and AnyFuture (cf/core/any_future.h, included here):
+// Python's concurrent.futures.Future.
 //
 // A Promise<T> is the producer side (what an executor holds); a Future<T> is a copyable handle
 // to the same shared state, held by whoever wants the result. Both point at one heap object
-// (one allocation per future), freed when the last handle goes.
+// (one allocation per future), freed when the last handle goes. Handles compare, hash and order
+// by that object's identity, so they key hash maps, std::map and std::set.
 //
 // State machine (FutureState; Python's names in brackets):
 //
@@ -24,9 +26,12 @@
 //
 // Thread safety: every method of Future, AnyFuture and Promise may be called from any thread
 // concurrently (a Promise object itself is not meant to be shared without synchronisation, but
-// its methods are safe against concurrent use of its futures). Happens-before: everything the
+// its methods are safe against concurrent use of its futures; Result() on an rvalue consumes
+// its handle object, which no other thread may use meanwhile). Happens-before: everything the
 // producer did before SetResult/SetException happens-before Result()/Exception()/Done() returning
-// in a consumer that observes the completion, and before every done-callback runs.
+// in a consumer that observes the completion, and before every done-callback runs; every read
+// of the value through a handle since destroyed, and every done-callback, happens-before an
+// rvalue Result() moving it out.
 //
 // Timeouts: every timeout parameter is a cf::Timeout (cf/core/timeout.h): an absl::Duration or
 // any std::chrono::duration; absl::InfiniteDuration() (the default) waits forever.
@@ -47,6 +52,7 @@
 #ifndef CF_CORE_FUTURE_H_
 #define CF_CORE_FUTURE_H_
 
+#include <compare>
 #include <exception>
 #include <functional>
 #include <string>
@@ -54,8 +60,8 @@
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cf/core/any_future.h"
 #include "cf/core/errors.h"
 #include "cf/core/internal/shared_state.h"
 #include "cf/core/timeout.h"
@@ -72,7 +78,6 @@ struct ResultRef<void> {
   using type = void;
 };
 struct FutureAccess;
-[[noreturn]] void ThrowInvalidFuture(const char* method);
 }  // namespace internal
 
 template <typename T>
@@ -163,8 +168,13 @@ class Future {
     return state_ == nullptr ? "<Future invalid>" : state_->DebugString();
   }
 
-  // Identity: copies of one future compare equal and hash alike.
+  // Identity: copies of one future compare equal and hash alike, and order alike — a strict
+  // total order by the shared state's identity (invalid handles first), so futures key
+  // std::map and std::set too. An AnyFuture of the same future compares equal (any_future.h).
   friend bool operator==(const Future& a, const Future& b) { return a.state_ == b.state_; }
+  friend std::strong_ordering operator<=>(const Future& a, const Future& b) {
+    return internal::CompareStates(a.state_, b.state_);
+  }
   template <typename H>
   friend H AbslHashValue(H h, const Future& f) {
     return H::combine(std::move(h), static_cast<const void*>(f.state_));
@@ -184,76 +194,6 @@ class Future {
   }
 
   internal::SharedState<T>* state_ = nullptr;
-};
-
-// A type-erased future handle: any Future<T> converts to it implicitly, so futures of different
-// result types can be waited on together. As<T>() recovers the typed handle.
-class AnyFuture {
- public:
-  AnyFuture() = default;
-  template <typename T>
-  AnyFuture(const Future<T>& f)  // NOLINT(google-explicit-constructor): like Python, any future
-      : state_(f.state_) {
-    if (state_ != nullptr) state_->RefHandle();
-  }
-  AnyFuture(const AnyFuture& other) : state_(other.state_) {
-    if (state_ != nullptr) state_->RefHandle();
-  }
-  AnyFuture(AnyFuture&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
-  AnyFuture& operator=(AnyFuture other) noexcept {
-    std::swap(state_, other.state_);
-    return *this;
-  }
-  ~AnyFuture() {
-    if (state_ != nullptr) state_->UnrefHandle();
-  }
-
-  bool valid() const { return state_ != nullptr; }
-  bool Done() const { return checked("Done")->done(); }
-  bool Running() const { return checked("Running")->code() == internal::StateCode::kRunning; }
-  bool Cancelled() const { return checked("Cancelled")->cancelled(); }
-  FutureState state() const { return checked("state")->public_state(); }
-  bool Cancel() const { return checked("Cancel")->Cancel(); }
-  std::exception_ptr Exception(Timeout timeout = absl::InfiniteDuration()) const;
-  bool Wait(Timeout timeout = absl::InfiniteDuration()) const {
-    return checked("Wait")->WaitFor(timeout.duration());
-  }
-  void AddDoneCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) const {
-    checked("AddDoneCallback")->AddAnyCallback(std::move(fn));
-  }
-  std::string DebugString() const {
-    return state_ == nullptr ? "<Future invalid>" : state_->DebugString();
-  }
-
-  // The typed handle; std::invalid_argument when T is not the result type.
-  template <typename T>
-  Future<T> As() const {
-    internal::StateBase* s = checked("As");
-    if (s->result_type() != typeid(T)) {
-      throw std::invalid_argument(absl::StrCat(
-          "AnyFuture::As<", internal::DemangledName(typeid(T)), ">: this future's result type is ",
-          internal::DemangledName(s->result_type())));
-    }
-    return Future<T>(static_cast<internal::SharedState<T>*>(s));
-  }
-
-  friend bool operator==(const AnyFuture& a, const AnyFuture& b) { return a.state_ == b.state_; }
-  template <typename H>
-  friend H AbslHashValue(H h, const AnyFuture& f) {
-    return H::combine(std::move(h), static_cast<const void*>(f.state_));
-  }
-
- private:
-  friend struct internal::FutureAccess;
-  explicit AnyFuture(internal::StateBase* state) : state_(state) {
-    if (state_ != nullptr) state_->RefHandle();
-  }
-  internal::StateBase* checked(const char* method) const {
-    if (state_ == nullptr) internal::ThrowInvalidFuture(method);
-    return state_;
-  }
-
-  internal::StateBase* state_ = nullptr;
 };
 
 // The producer side. Move-only; destroying it before SetResult/SetException fails the future

@@ -1,8 +1,9 @@
 // cf/core/wait.h — cf::Wait and cf::AsCompleted: Python's concurrent.futures.wait and
 // as_completed over many futures at once.
 //
-// Both accept any range whose elements are Future<T> or AnyFuture, or a map keyed by them (the
-// `future_to_url` pattern: the key is the future), plus braced lists: Wait({f1, f2}).
+// Both accept any range whose elements are Future<T> or AnyFuture (a std::vector, a std::set,
+// ...), or a map keyed by them — std::map, std::unordered_map, absl's hash maps (the
+// `future_to_url` pattern: the key is the future) — plus braced lists: Wait({f1, f2}).
 // Duplicates are collapsed (each future counted once), and the results keep input order.
 //
 // Neither polls. Each registers one waiter node on every pending future; a future that
