@@ -127,8 +127,7 @@ class Future {
   // Result() throws InvalidStateError saying how many, and takes nothing.
   // An rvalue Result() is a consuming use of its handle object: do not use that same object
   // from another thread meanwhile.
-  typename internal::ResultRef<T>::type Result(
-      Timeout timeout = absl::InfiniteDuration()) const& {
+  typename internal::ResultRef<T>::type Result(Timeout timeout = absl::InfiniteDuration()) const& {
     internal::SharedState<T>* s = checked("Result");
     if (s->code() != internal::StateCode::kFinished || s->error() != nullptr) {
       s->WaitForValue(timeout.duration());

@@ -11,7 +11,9 @@
 //   * Map(fn, inputs, MapOptions) calls fn on every element of `inputs` (a std::tuple / std::pair
 //     element is spread into several arguments) and returns a cf::MapResults range yielding the
 //     results in input order; see cf/core/executor.h for timeout, chunksize and buffersize.
-//     fn is copied once and called concurrently from the workers, as an lvalue.
+//     Map(fn, a, b, ..., MapOptions) is Python's map(fn, a, b): fn(a[i], b[i], ...), ending
+//     with the shortest range. fn is copied once and called concurrently from the workers, as
+//     an lvalue.
 //   * Threads start lazily, one per Submit that finds no idle worker, up to max_workers; idle
 //     threads are reused first. They are named "<prefix>_<n>" (n = 0, 1, ...), cut to Linux's
 //     15 characters keeping "_<n>"; the default prefix is "ThreadPoolExecutor-<k>", k counting
@@ -130,15 +132,56 @@ class ThreadPoolExecutor {
   // range is moved in. Throws std::invalid_argument for bad options, and what Submit throws
   // for the chunks submitted at the call.
   template <typename F, typename Range>
-  requires std::ranges::input_range<Range>
+    requires std::ranges::input_range<Range>
   auto Map(F&& fn, Range&& inputs, MapOptions options = {}) {
+    return MapRanges(std::forward<F>(fn), options, std::forward<Range>(inputs));
+  }
+  // Python's map(fn, a, b, ...): fn(a[i], b[i], ...) for each i, ending with the shortest
+  // range; each range is held and pulled as above (unbounded ones work). Options, if any, come
+  // last: pool.Map(fn, a, b, {.chunksize = 10}) (a braced list needs the type name,
+  // cf::MapOptions{...}, after three or more ranges).
+  template <typename F, typename R1, typename R2, typename... More>
+    requires internal::kSeveralMapRanges<R1, R2, More...>
+  auto Map(F&& fn, R1&& a, R2&& b, More&&... more) {
+    return internal::CallWithMapArgs(
+        [&](const MapOptions& options, auto&&... ranges) {
+          return MapRanges(std::forward<F>(fn), options, std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<R1>(a), std::forward<R2>(b), std::forward<More>(more)...);
+  }
+  template <typename F, typename R1, typename R2>
+    requires std::ranges::input_range<R1> && std::ranges::input_range<R2>
+  auto Map(F&& fn, R1&& a, R2&& b, MapOptions options) {
+    return MapRanges(std::forward<F>(fn), options, std::forward<R1>(a), std::forward<R2>(b));
+  }
+  // Map over a braced list: pool.Map(fn, {1, 2, 3}).
+  template <typename F, typename T>
+  auto Map(F&& fn, std::initializer_list<T> inputs, MapOptions options = {}) {
+    return Map(std::forward<F>(fn), std::vector<T>(inputs), options);
+  }
+
+  // Python's shutdown(wait=True, *, cancel_futures=False); idempotent. After it, Submit and Map
+  // throw cf::ShutdownError. cancel_futures cancels every queued call that has not started.
+  // wait blocks until every queued call ran and every worker exited (when called from one of
+  // this executor's tasks: every other worker).
+  void Shutdown(bool wait = true, bool cancel_futures = false);
+
+  // The most threads this executor runs.
+  int max_workers() const;
+
+ private:
+  friend class internal::ThreadPoolExecutorPeer;
+
+  // Map over one range or several zipped (cf/core/internal/map.h).
+  template <typename F, typename... Ranges>
+  auto MapRanges(F&& fn, const MapOptions& options, Ranges&&... inputs) {
     ValidateMapOptions(options);
     using Fn = std::decay_t<F>;
-    using Item = std::ranges::range_value_t<std::remove_reference_t<Range>>;
-    static_assert(internal::kMapInvocable<Fn, Item>,
-                  "cf::ThreadPoolExecutor::Map(fn, inputs): fn cannot be called with an element "
+    using Item = internal::MapItemOf<Ranges...>;
+    static_assert(internal::kMapCallable<Fn, Ranges...>,
+                  "cf::ThreadPoolExecutor::Map(fn, inputs...): fn cannot be called with an element "
                   "of inputs (nor with the elements of a tuple/pair element as separate "
-                  "arguments)");
+                  "arguments), or, over several ranges, with one element of each");
     using R = internal::MapResultOf<Fn, Item>;
     auto shared_fn = std::make_shared<Fn>(std::forward<F>(fn));
     auto submit =
@@ -158,25 +201,8 @@ class ThreadPoolExecutor {
       pool->Push(task);
       return future;
     };
-    return internal::MakeMapResults<R>(std::forward<Range>(inputs), options, std::move(submit));
+    return internal::MakeMapResults<R>(options, std::move(submit), std::forward<Ranges>(inputs)...);
   }
-  // Map over a braced list: pool.Map(fn, {1, 2, 3}).
-  template <typename F, typename T>
-  auto Map(F&& fn, std::initializer_list<T> inputs, MapOptions options = {}) {
-    return Map(std::forward<F>(fn), std::vector<T>(inputs), options);
-  }
-
-  // Python's shutdown(wait=True, *, cancel_futures=False); idempotent. After it, Submit and Map
-  // throw cf::ShutdownError. cancel_futures cancels every queued call that has not started.
-  // wait blocks until every queued call ran and every worker exited (when called from one of
-  // this executor's tasks: every other worker).
-  void Shutdown(bool wait = true, bool cancel_futures = false);
-
-  // The most threads this executor runs.
-  int max_workers() const;
-
- private:
-  friend class internal::ThreadPoolExecutorPeer;
 
   std::shared_ptr<internal::WorkerPool> pool_;
 };

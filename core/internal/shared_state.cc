@@ -142,9 +142,7 @@ StateBase::Take StateBase::TryTake() {
   return Take::kLast;
 }
 
-int StateBase::other_handles() const {
-  return Handles(refs_.load(std::memory_order_acquire)) - 1;
-}
+int StateBase::other_handles() const { return Handles(refs_.load(std::memory_order_acquire)) - 1; }
 
 void StateBase::ThrowValueTaken() const {
   throw InvalidStateError(absl::StrCat(
