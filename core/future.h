@@ -269,7 +269,11 @@ class Promise {
 
 // Replaces the process-wide handler for exceptions escaping done-callbacks; returns the previous
 // one. nullptr restores the default, which prints
-// "exception calling callback for <Future at 0x... state=...>: <what>" to stderr.
+// "exception calling callback for <Future at 0x... state=...>: <what>" to stderr. Work that has
+// no future reports here too, with an invalid AnyFuture (valid() == false): an exception
+// escaping a ThreadPoolExecutor::Post call (the default prints "exception in a task run by
+// cf::ThreadPoolExecutor::Post: <what>"). The handler runs in the thread that caught the
+// exception, and may be called from several threads at once.
 using CallbackExceptionHandler = std::function<void(const AnyFuture&, std::exception_ptr)>;
 CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler handler);
 

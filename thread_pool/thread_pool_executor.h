@@ -33,6 +33,9 @@
 //
 // Shutdown is idempotent; the destructor is Shutdown(/*wait=*/true).
 //
+// Waiting for the pool to go idle: WaitIdle(timeout) returns true once nothing is queued or
+// running. Post(fn, args...) is Submit without a future, for calls whose result nobody reads.
+//
 // Thread safety: every method may be called from any thread concurrently, including from tasks
 // running on this executor and from done-callbacks: a task may Submit to its own executor, and
 // Shutdown(true) called from a task waits for every other worker but never for its own thread,
@@ -40,9 +43,10 @@
 // task may even drop the last reference to its executor: the destructor then runs on that worker
 // and leaves the worker's own thread to exit by itself. Happens-before: everything before Submit()
 // happens-before the call runs; the call and the destruction of its copied arguments happen-before
-// any observation of its completion (Result(), Done(), Wait(), done-callbacks). Shutdown(true)
-// returning (from outside the executor's workers) happens-after every task that ran on the
-// executor.
+// any observation of its completion (Result(), Done(), Wait(), done-callbacks). Everything a
+// task did — a submitted, posted or mapped call, its done-callbacks and the destruction of its
+// copies — happens-before WaitIdle() returning true. Shutdown(true) returning (from outside the
+// executor's workers) happens-after every task that ran on the executor.
 //
 // Differences from CPython (see docs/semantics.md §4 and §6): no keyword arguments, no initargs
 // (bind them into the initializer), futures cancelled by Shutdown(cancel_futures=true) are done
@@ -71,10 +75,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
 #include "cf/core/internal/map.h"
+#include "cf/core/timeout.h"
 #include "cf/thread_pool/internal/task.h"
 #include "cf/thread_pool/internal/worker_pool.h"
 
@@ -125,6 +131,35 @@ class ThreadPoolExecutor {
     pool_->Push(task);
     return future;
   }
+
+  // Fire-and-forget: schedules fn(args...) like Submit but returns nothing and allocates no
+  // future (one heap allocation: the decayed copies of fn and args); fn's result is discarded.
+  // An exception escaping the call goes to the callback-exception handler
+  // (cf::SetCallbackExceptionHandler, with an invalid AnyFuture; the default prints
+  // "exception in a task run by cf::ThreadPoolExecutor::Post: <what>"), and so does the pool's
+  // BrokenThreadPool for a posted call that a failed initializer kept from running; nothing is
+  // lost silently, except calls dropped by Shutdown(cancel_futures=true) on purpose. Throws as
+  // Submit: cf::ShutdownError after Shutdown(), cf::BrokenThreadPool once an initializer failed.
+  template <typename F, typename... Args>
+  void Post(F&& fn, Args&&... args) {
+    static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                  "cf::ThreadPoolExecutor::Post(fn, args...): fn cannot be called with (copies "
+                  "of) these arguments as rvalues; check the argument types, or wrap fn in a "
+                  "lambda");
+    pool_->Push(new internal::PostedTask<std::decay_t<F>, std::decay_t<Args>...>(
+        std::forward<F>(fn), std::forward<Args>(args)...));
+  }
+
+  // Blocks until nothing is queued or running on this executor — every call submitted, posted
+  // or mapped so far has returned, done-callbacks included — or until `timeout` passes (an
+  // absl::Duration or a std::chrono duration; zero or negative: just checks). Returns true once
+  // idle, false at the timeout. Calls submitted meanwhile count too, so with a steady stream of
+  // work it may never be idle. From one of this executor's tasks (or callbacks) it waits for
+  // everything else: its own task, and tasks blocked in WaitIdle or Shutdown(wait) themselves,
+  // count as idle (calls queued behind it go to other workers, or to a new thread if
+  // max_workers allows; when every worker is blocked, queued calls cannot run and it returns
+  // false at the timeout). Never throws; works after Shutdown() too.
+  bool WaitIdle(Timeout timeout = absl::InfiniteDuration());
 
   // Calls fn on every element of `inputs` (see the file comment and cf/core/executor.h) and
   // returns the results as a MapResults range, in input order. An lvalue range is referenced

@@ -101,6 +101,9 @@ std::string ExceptionMessage(const std::exception_ptr& error);
 // Hands an exception thrown by a done-callback to the process-wide handler (see
 // cf::SetCallbackExceptionHandler in future.h).
 void ReportCallbackException(const AnyFuture& future, std::exception_ptr error);
+// The same for work that has no future (ThreadPoolExecutor::Post): the handler gets an invalid
+// AnyFuture; the default one prints "exception in <origin>: <what>".
+void ReportDetachedException(std::exception_ptr error, const char* origin);
 
 class StateBase {
  public:
