@@ -50,7 +50,9 @@ void ThreadPoolExecutor::Shutdown(bool wait, bool cancel_futures) {
   pool_->Shutdown(wait, cancel_futures);
 }
 
-bool ThreadPoolExecutor::WaitIdle(Timeout timeout) { return pool_->WaitIdle(timeout.duration()); }
+bool ThreadPoolExecutor::WaitIdle(Timeout timeout) const {
+  return pool_->WaitIdle(timeout.duration());
+}
 
 int ThreadPoolExecutor::max_workers() const { return pool_->max_workers(); }
 

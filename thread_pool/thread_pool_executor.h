@@ -159,7 +159,7 @@ class ThreadPoolExecutor {
   // count as idle (calls queued behind it go to other workers, or to a new thread if
   // max_workers allows; when every worker is blocked, queued calls cannot run and it returns
   // false at the timeout). Never throws; works after Shutdown() too.
-  bool WaitIdle(Timeout timeout = absl::InfiniteDuration());
+  bool WaitIdle(Timeout timeout = absl::InfiniteDuration()) const;
 
   // Calls fn on every element of `inputs` (see the file comment and cf/core/executor.h) and
   // returns the results as a MapResults range, in input order. An lvalue range is referenced
