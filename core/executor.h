@@ -38,6 +38,9 @@
 //   // Two arguments per call, unbounded input, 8 chunks of 100 in flight, 10 s in total:
 //   auto sums = pool.Map([](int a, int b) { return a + b; }, pairs,
 //                        {.timeout = absl::Seconds(10), .chunksize = 100, .buffersize = 8});
+//   // Python's map(fn, a, b): one element of each range per call, up to the shortest:
+//   auto products = pool.Map([](int a, int b) { return a * b; }, xs, std::views::iota(1),
+//                            {.timeout = std::chrono::seconds(10)});
 #ifndef CF_CORE_EXECUTOR_H_
 #define CF_CORE_EXECUTOR_H_
 
@@ -46,6 +49,8 @@
 #include <exception>
 #include <iterator>
 #include <memory>
+#include <ranges>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -56,19 +61,21 @@
 #include "cf/core/errors.h"
 #include "cf/core/future.h"
 #include "cf/core/internal/map.h"
+#include "cf/core/timeout.h"
 
 namespace cf {
 
 // Options of ThreadPoolExecutor::Map and ProcessPoolExecutor::Map.
 //   timeout:    the whole iteration's budget, counted from the Map() call (Python's timeout);
-//               when it runs out, iteration throws cf::TimeoutError and ends.
+//               when it runs out, iteration throws cf::TimeoutError and ends. An absl::Duration
+//               or a std::chrono duration (cf::Timeout); absl::InfiniteDuration(): none.
 //   chunksize:  inputs per task (>= 1). The process pool sends one frame per chunk; the thread
 //               pool runs one task per chunk.
 //   buffersize: chunks in flight at once (>= 0). 0 (the default, Python's None) submits every
 //               input when Map() is called; N > 0 submits N chunks and one more as each result
 //               is consumed, so unbounded inputs work.
 struct MapOptions {
-  absl::Duration timeout = absl::InfiniteDuration();
+  Timeout timeout = absl::InfiniteDuration();
   int chunksize = 1;
   int buffersize = 0;
 };
@@ -81,8 +88,8 @@ template <typename R>
 class MapResults;
 
 namespace internal {
-template <typename R, typename Range, typename SubmitFn>
-MapResults<R> MakeMapResults(Range&& inputs, const MapOptions& options, SubmitFn submit);
+template <typename R, typename SubmitFn, typename... Ranges>
+MapResults<R> MakeMapResults(const MapOptions& options, SubmitFn submit, Ranges&&... inputs);
 }  // namespace internal
 
 // See the file comment. Obtained from an executor's Map().
@@ -155,14 +162,15 @@ class MapResults {
   }
 
  private:
-  template <typename R2, typename Range, typename SubmitFn>
-  friend MapResults<R2> internal::MakeMapResults(Range&& inputs, const MapOptions& options,
-                                                 SubmitFn submit);
+  template <typename R2, typename SubmitFn, typename... Ranges>
+  friend MapResults<R2> internal::MakeMapResults(const MapOptions& options, SubmitFn submit,
+                                                 Ranges&&... inputs);
 
   MapResults(std::unique_ptr<internal::MapSource<R>> source, const MapOptions& options)
       : source_(std::move(source)),
-        deadline_(options.timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
-                                                              : absl::Now() + options.timeout),
+        deadline_(options.timeout.duration() == absl::InfiniteDuration()
+                      ? absl::InfiniteFuture()
+                      : absl::Now() + options.timeout.duration()),
         buffersize_(options.buffersize) {}
 
   // Submits up to `n` chunks (all of them when n == 0).
@@ -256,17 +264,56 @@ class MapResults {
 
 namespace internal {
 
-// Builds the MapResults of an executor's Map(): validates nothing (the executor calls
-// ValidateMapOptions first), starts the timeout clock and submits the first chunks (all of
-// them when buffersize is 0). `submit` is described in cf/core/internal/map.h. If a submit
-// throws, the chunks submitted so far are cancelled and the exception propagates.
-template <typename R, typename Range, typename SubmitFn>
-MapResults<R> MakeMapResults(Range&& inputs, const MapOptions& options, SubmitFn submit) {
-  MapResults<R> results(std::make_unique<RangeMapSource<R, Range, SubmitFn>>(
-                            std::forward<Range>(inputs), options.chunksize, std::move(submit)),
+// Builds the MapResults of an executor's Map() over one range or several zipped: validates
+// nothing (the executor calls ValidateMapOptions first), starts the timeout clock and submits
+// the first chunks (all of them when buffersize is 0). `submit` is described in
+// cf/core/internal/map.h. If a submit throws, the chunks submitted so far are cancelled and the
+// exception propagates.
+template <typename R, typename SubmitFn, typename... Ranges>
+MapResults<R> MakeMapResults(const MapOptions& options, SubmitFn submit, Ranges&&... inputs) {
+  MapResults<R> results(std::make_unique<RangeMapSource<R, SubmitFn, Ranges...>>(
+                            options.chunksize, std::move(submit), std::forward<Ranges>(inputs)...),
                         options);
   results.Prime(options.buffersize);
   return results;
+}
+// The same over one range, arguments in Map's order.
+template <typename R, typename Range, typename SubmitFn>
+MapResults<R> MakeMapResults(Range&& inputs, const MapOptions& options, SubmitFn submit) {
+  return MakeMapResults<R>(options, std::move(submit), std::forward<Range>(inputs));
+}
+
+template <typename T>
+constexpr bool kIsMapOptions = std::is_same_v<std::remove_cvref_t<T>, MapOptions>;
+
+// What may follow the first two ranges of Map(fn, a, b, ...): more ranges, then optionally one
+// MapOptions.
+template <typename... Args>
+struct MapRangesTail : std::true_type {};
+template <typename A>
+struct MapRangesTail<A> : std::bool_constant<std::ranges::input_range<A> || kIsMapOptions<A>> {};
+template <typename A, typename B, typename... Rest>
+struct MapRangesTail<A, B, Rest...>
+    : std::bool_constant<std::ranges::input_range<A> && MapRangesTail<B, Rest...>::value> {};
+template <typename A, typename B, typename... Rest>
+constexpr bool kSeveralMapRanges =
+    std::ranges::input_range<A> && std::ranges::input_range<B> && MapRangesTail<Rest...>::value;
+
+// Calls map(options, ranges...) with the arguments of Map(fn, a, b, ...): the ranges, and the
+// trailing MapOptions if there is one (default options otherwise).
+template <typename MapFn, typename... Args>
+decltype(auto) CallWithMapArgs(MapFn&& map, Args&&... args) {
+  constexpr size_t n = sizeof...(Args);
+  using Last = std::tuple_element_t<n - 1, std::tuple<Args...>>;
+  if constexpr (kIsMapOptions<Last>) {
+    std::tuple<Args&&...> all(std::forward<Args>(args)...);
+    return [&]<size_t... I>(std::index_sequence<I...>) -> decltype(auto) {
+      return map(static_cast<const MapOptions&>(std::get<n - 1>(all)),
+                 std::forward<std::tuple_element_t<I, std::tuple<Args...>>>(std::get<I>(all))...);
+    }(std::make_index_sequence<n - 1>());
+  } else {
+    return map(MapOptions{}, std::forward<Args>(args)...);
+  }
 }
 
 }  // namespace internal

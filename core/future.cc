@@ -24,11 +24,34 @@ HandlerSlot& Slot() {
   return *slot;
 }
 
-void DefaultCallbackExceptionHandler(const AnyFuture& future, std::exception_ptr error) {
+// `origin` names work without a future (Post); null for a done-callback.
+void DefaultCallbackExceptionHandler(const AnyFuture& future, std::exception_ptr error,
+                                     const char* origin) {
   const std::string line =
-      absl::StrCat("exception calling callback for ", future.DebugString(), ": ",
-                   internal::ExceptionMessage(error), "\n");
+      origin != nullptr
+          ? absl::StrCat("exception in ", origin, ": ", internal::ExceptionMessage(error), "\n")
+          : absl::StrCat("exception calling callback for ", future.DebugString(), ": ",
+                         internal::ExceptionMessage(error), "\n");
   std::fputs(line.c_str(), stderr);
+}
+
+void Report(const AnyFuture& future, const std::exception_ptr& error, const char* origin) {
+  std::shared_ptr<const CallbackExceptionHandler> handler;
+  {
+    HandlerSlot& slot = Slot();
+    absl::MutexLock lock(&slot.mu);
+    handler = slot.handler;
+  }
+  try {
+    if (handler) {
+      (*handler)(future, error);
+    } else {
+      DefaultCallbackExceptionHandler(future, error, origin);
+    }
+  } catch (...) {
+    // A throwing handler must not take down the calling thread; fall back to stderr.
+    DefaultCallbackExceptionHandler(future, error, origin);
+  }
 }
 
 }  // namespace
@@ -42,9 +65,9 @@ CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler ha
   return next ? *next : CallbackExceptionHandler();
 }
 
-std::exception_ptr AnyFuture::Exception(absl::Duration timeout) const {
+std::exception_ptr AnyFuture::Exception(Timeout timeout) const {
   internal::StateBase* s = checked("Exception");
-  if (!s->WaitFor(timeout)) throw TimeoutError();
+  if (!s->WaitFor(timeout.duration())) throw TimeoutError();
   if (s->cancelled()) throw CancelledError();
   return s->error();
 }
@@ -59,22 +82,11 @@ void ThrowInvalidFuture(const char* method) {
 }
 
 void ReportCallbackException(const AnyFuture& future, std::exception_ptr error) {
-  std::shared_ptr<const CallbackExceptionHandler> handler;
-  {
-    HandlerSlot& slot = Slot();
-    absl::MutexLock lock(&slot.mu);
-    handler = slot.handler;
-  }
-  try {
-    if (handler) {
-      (*handler)(future, error);
-    } else {
-      DefaultCallbackExceptionHandler(future, error);
-    }
-  } catch (...) {
-    // A throwing handler must not take down the completing thread; fall back to stderr.
-    DefaultCallbackExceptionHandler(future, error);
-  }
+  Report(future, error, nullptr);
+}
+
+void ReportDetachedException(std::exception_ptr error, const char* origin) {
+  Report(AnyFuture(), error, origin);
 }
 
 }  // namespace internal

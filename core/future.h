@@ -1,8 +1,10 @@
-// cf/core/future.h — Future<T>, Promise<T> and AnyFuture: Python's concurrent.futures.Future.
+// cf/core/future.h — Future<T>, Promise<T> and AnyFuture (cf/core/any_future.h, included here):
+// Python's concurrent.futures.Future.
 //
 // A Promise<T> is the producer side (what an executor holds); a Future<T> is a copyable handle
 // to the same shared state, held by whoever wants the result. Both point at one heap object
-// (one allocation per future), freed when the last handle goes.
+// (one allocation per future), freed when the last handle goes. Handles compare, hash and order
+// by that object's identity, so they key hash maps, std::map and std::set.
 //
 // State machine (FutureState; Python's names in brackets):
 //
@@ -19,13 +21,20 @@
 //     docs/semantics.md deviation 1).
 //   * Exceptions are std::exception_ptr. Result() rethrows the stored exception object itself.
 //   * A Promise destroyed before it completes fails its future with cf::BrokenPromise.
-//   * Move-only T works: Result() returns a const reference into the shared state.
+//   * Result() on an rvalue (a temporary future) returns the value by value, moved out when the
+//     handle is the last one; on an lvalue, a const reference into the shared state.
 //
 // Thread safety: every method of Future, AnyFuture and Promise may be called from any thread
 // concurrently (a Promise object itself is not meant to be shared without synchronisation, but
-// its methods are safe against concurrent use of its futures). Happens-before: everything the
+// its methods are safe against concurrent use of its futures; Result() on an rvalue consumes
+// its handle object, which no other thread may use meanwhile). Happens-before: everything the
 // producer did before SetResult/SetException happens-before Result()/Exception()/Done() returning
-// in a consumer that observes the completion, and before every done-callback runs.
+// in a consumer that observes the completion, and before every done-callback runs; every read
+// of the value through a handle since destroyed, and every done-callback, happens-before an
+// rvalue Result() moving it out.
+//
+// Timeouts: every timeout parameter is a cf::Timeout (cf/core/timeout.h): an absl::Duration or
+// any std::chrono::duration; absl::InfiniteDuration() (the default) waits forever.
 //
 // Callbacks: AddDoneCallback(fn) runs fn(future) once the future is done — immediately, in the
 // calling thread, if it already is; otherwise in the thread that completes or cancels it, after
@@ -43,6 +52,7 @@
 #ifndef CF_CORE_FUTURE_H_
 #define CF_CORE_FUTURE_H_
 
+#include <compare>
 #include <exception>
 #include <functional>
 #include <string>
@@ -50,10 +60,11 @@
 #include <utility>
 
 #include "absl/functional/any_invocable.h"
-#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cf/core/any_future.h"
 #include "cf/core/errors.h"
 #include "cf/core/internal/shared_state.h"
+#include "cf/core/timeout.h"
 
 namespace cf {
 
@@ -67,7 +78,6 @@ struct ResultRef<void> {
   using type = void;
 };
 struct FutureAccess;
-[[noreturn]] void ThrowInvalidFuture(const char* method);
 }  // namespace internal
 
 template <typename T>
@@ -78,7 +88,7 @@ class Future {
   // An invalid handle (valid() == false); every other method throws std::logic_error on it.
   Future() = default;
   Future(const Future& other) : state_(other.state_) {
-    if (state_ != nullptr) state_->Ref();
+    if (state_ != nullptr) state_->RefHandle();
   }
   Future(Future&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
   Future& operator=(Future other) noexcept {
@@ -86,7 +96,7 @@ class Future {
     return *this;
   }
   ~Future() {
-    if (state_ != nullptr) state_->Unref();
+    if (state_ != nullptr) state_->UnrefHandle();
   }
 
   bool valid() const { return state_ != nullptr; }
@@ -104,28 +114,47 @@ class Future {
   // Blocks until done or `timeout` passes (negative or zero: just checks). Returns the value
   // (nothing for Future<void>), rethrows the task's exception, or throws CancelledError /
   // TimeoutError.
-  typename internal::ResultRef<T>::type Result(
-      absl::Duration timeout = absl::InfiniteDuration()) const {
+  //
+  // On an lvalue handle (f.Result()): a const reference into the shared state, valid as long as
+  // some handle to this future exists. On an rvalue handle (a temporary, as in
+  // pool.Submit(fn).Result(), or std::move(f).Result()): the value itself, so it outlives the
+  // future — moved out of the shared state when this handle is the last one (promises and
+  // executors do not count), copied otherwise. A value moved out is gone for good: a later
+  // Result() through any handle throws InvalidStateError. Before moving, it waits for the
+  // done-callbacks queued before completion to return, so they all read the value (unless
+  // called from one of them). The handle itself stays valid; on a timeout nothing is taken.
+  // A move-only T (std::unique_ptr) cannot be copied: with other handles left, an rvalue
+  // Result() throws InvalidStateError saying how many, and takes nothing.
+  // An rvalue Result() is a consuming use of its handle object: do not use that same object
+  // from another thread meanwhile.
+  typename internal::ResultRef<T>::type Result(Timeout timeout = absl::InfiniteDuration()) const& {
     internal::SharedState<T>* s = checked("Result");
-    if (s->code() != internal::StateCode::kFinished) {
-      if (!s->WaitFor(timeout)) throw TimeoutError();
-      if (s->cancelled()) throw CancelledError();
+    if (s->code() != internal::StateCode::kFinished || s->error() != nullptr) {
+      s->WaitForValue(timeout.duration());
     }
-    if (s->error() != nullptr) std::rethrow_exception(s->error());
-    if constexpr (!std::is_void_v<T>) return s->value();
+    if constexpr (!std::is_void_v<T>) return s->ValueForRead();
+  }
+  T Result(Timeout timeout = absl::InfiniteDuration()) &&
+    requires(!std::is_void_v<T> && std::is_move_constructible_v<T>)
+  {
+    internal::SharedState<T>* s = checked("Result");
+    if (s->code() != internal::StateCode::kFinished || s->error() != nullptr) {
+      s->WaitForValue(timeout.duration());
+    }
+    return s->TakeValue();
   }
 
   // Like Result() but returns the stored exception (nullptr on success) instead of rethrowing.
-  std::exception_ptr Exception(absl::Duration timeout = absl::InfiniteDuration()) const {
+  std::exception_ptr Exception(Timeout timeout = absl::InfiniteDuration()) const {
     internal::SharedState<T>* s = checked("Exception");
-    if (!s->WaitFor(timeout)) throw TimeoutError();
+    if (!s->WaitFor(timeout.duration())) throw TimeoutError();
     if (s->cancelled()) throw CancelledError();
     return s->error();
   }
 
   // Blocks until done or the timeout passes; returns Done(). Never throws on timeout.
-  bool Wait(absl::Duration timeout = absl::InfiniteDuration()) const {
-    return checked("Wait")->WaitFor(timeout);
+  bool Wait(Timeout timeout = absl::InfiniteDuration()) const {
+    return checked("Wait")->WaitFor(timeout.duration());
   }
 
   // See "Callbacks" above.
@@ -138,8 +167,13 @@ class Future {
     return state_ == nullptr ? "<Future invalid>" : state_->DebugString();
   }
 
-  // Identity: copies of one future compare equal and hash alike.
+  // Identity: copies of one future compare equal and hash alike, and order alike — a strict
+  // total order by the shared state's identity (invalid handles first), so futures key
+  // std::map and std::set too. An AnyFuture of the same future compares equal (any_future.h).
   friend bool operator==(const Future& a, const Future& b) { return a.state_ == b.state_; }
+  friend std::strong_ordering operator<=>(const Future& a, const Future& b) {
+    return internal::CompareStates(a.state_, b.state_);
+  }
   template <typename H>
   friend H AbslHashValue(H h, const Future& f) {
     return H::combine(std::move(h), static_cast<const void*>(f.state_));
@@ -152,83 +186,13 @@ class Future {
   friend class Promise;
   friend struct internal::FutureAccess;
 
-  explicit Future(internal::SharedState<T>* state) : state_(state) { state_->Ref(); }
+  explicit Future(internal::SharedState<T>* state) : state_(state) { state_->RefHandle(); }
   internal::SharedState<T>* checked(const char* method) const {
     if (state_ == nullptr) internal::ThrowInvalidFuture(method);
     return state_;
   }
 
   internal::SharedState<T>* state_ = nullptr;
-};
-
-// A type-erased future handle: any Future<T> converts to it implicitly, so futures of different
-// result types can be waited on together. As<T>() recovers the typed handle.
-class AnyFuture {
- public:
-  AnyFuture() = default;
-  template <typename T>
-  AnyFuture(const Future<T>& f)  // NOLINT(google-explicit-constructor): like Python, any future
-      : state_(f.state_) {
-    if (state_ != nullptr) state_->Ref();
-  }
-  AnyFuture(const AnyFuture& other) : state_(other.state_) {
-    if (state_ != nullptr) state_->Ref();
-  }
-  AnyFuture(AnyFuture&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
-  AnyFuture& operator=(AnyFuture other) noexcept {
-    std::swap(state_, other.state_);
-    return *this;
-  }
-  ~AnyFuture() {
-    if (state_ != nullptr) state_->Unref();
-  }
-
-  bool valid() const { return state_ != nullptr; }
-  bool Done() const { return checked("Done")->done(); }
-  bool Running() const { return checked("Running")->code() == internal::StateCode::kRunning; }
-  bool Cancelled() const { return checked("Cancelled")->cancelled(); }
-  FutureState state() const { return checked("state")->public_state(); }
-  bool Cancel() const { return checked("Cancel")->Cancel(); }
-  std::exception_ptr Exception(absl::Duration timeout = absl::InfiniteDuration()) const;
-  bool Wait(absl::Duration timeout = absl::InfiniteDuration()) const {
-    return checked("Wait")->WaitFor(timeout);
-  }
-  void AddDoneCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) const {
-    checked("AddDoneCallback")->AddAnyCallback(std::move(fn));
-  }
-  std::string DebugString() const {
-    return state_ == nullptr ? "<Future invalid>" : state_->DebugString();
-  }
-
-  // The typed handle; std::invalid_argument when T is not the result type.
-  template <typename T>
-  Future<T> As() const {
-    internal::StateBase* s = checked("As");
-    if (s->result_type() != typeid(T)) {
-      throw std::invalid_argument(absl::StrCat(
-          "AnyFuture::As<", internal::DemangledName(typeid(T)), ">: this future's result type is ",
-          internal::DemangledName(s->result_type())));
-    }
-    return Future<T>(static_cast<internal::SharedState<T>*>(s));
-  }
-
-  friend bool operator==(const AnyFuture& a, const AnyFuture& b) { return a.state_ == b.state_; }
-  template <typename H>
-  friend H AbslHashValue(H h, const AnyFuture& f) {
-    return H::combine(std::move(h), static_cast<const void*>(f.state_));
-  }
-
- private:
-  friend struct internal::FutureAccess;
-  explicit AnyFuture(internal::StateBase* state) : state_(state) {
-    if (state_ != nullptr) state_->Ref();
-  }
-  internal::StateBase* checked(const char* method) const {
-    if (state_ == nullptr) internal::ThrowInvalidFuture(method);
-    return state_;
-  }
-
-  internal::StateBase* state_ = nullptr;
 };
 
 // The producer side. Move-only; destroying it before SetResult/SetException fails the future
@@ -305,7 +269,11 @@ class Promise {
 
 // Replaces the process-wide handler for exceptions escaping done-callbacks; returns the previous
 // one. nullptr restores the default, which prints
-// "exception calling callback for <Future at 0x... state=...>: <what>" to stderr.
+// "exception calling callback for <Future at 0x... state=...>: <what>" to stderr. Work that has
+// no future reports here too, with an invalid AnyFuture (valid() == false): an exception
+// escaping a ThreadPoolExecutor::Post call (the default prints "exception in a task run by
+// cf::ThreadPoolExecutor::Post: <what>"). The handler runs in the thread that caught the
+// exception, and may be called from several threads at once.
 using CallbackExceptionHandler = std::function<void(const AnyFuture&, std::exception_ptr)>;
 CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler handler);
 
@@ -347,6 +315,7 @@ void SharedState<T>::AddCallback(Callback fn) {
     absl::MutexLock lock(&mu_);
     if (!DoneLocked()) {
       callbacks_.push_back(std::move(fn));
+      NoteCallbackQueuedLocked();
       return;
     }
   }
@@ -368,6 +337,7 @@ void SharedState<T>::RunCallbacks() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   std::vector<Callback> callbacks;
   callbacks.swap(callbacks_);
   for (Callback& fn : callbacks) Invoke(fn);
+  NoteCallbacksRan();  // an rvalue Result() may now move the value out
 }
 
 template <typename T>

@@ -1,8 +1,9 @@
 // cf/core/wait.h — cf::Wait and cf::AsCompleted: Python's concurrent.futures.wait and
 // as_completed over many futures at once.
 //
-// Both accept any range whose elements are Future<T> or AnyFuture, or a map keyed by them (the
-// `future_to_url` pattern: the key is the future), plus braced lists: Wait({f1, f2}).
+// Both accept any range whose elements are Future<T> or AnyFuture (a std::vector, a std::set,
+// ...), or a map keyed by them — std::map, std::unordered_map, absl's hash maps (the
+// `future_to_url` pattern: the key is the future) — plus braced lists: Wait({f1, f2}).
 // Duplicates are collapsed (each future counted once), and the results keep input order.
 //
 // Neither polls. Each registers one waiter node on every pending future; a future that
@@ -37,6 +38,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cf/core/future.h"
+#include "cf/core/timeout.h"
 
 namespace cf {
 
@@ -140,19 +142,21 @@ class CompletionQueue {
 
 }  // namespace internal
 
-// Blocks until `return_when` is satisfied or `timeout` passes (negative or zero: just checks),
+// Blocks until `return_when` is satisfied or `timeout` passes (an absl::Duration or a
+// std::chrono duration; negative or zero: just checks),
 // then returns the done and not-done futures, each in input order. Never throws TimeoutError.
 //   kFirstCompleted: any future is done.
 //   kFirstException: any future finished with an exception, or all are done.
 //   kAllCompleted:   all are done.
 template <typename Range>
-auto Wait(const Range& futures, absl::Duration timeout = absl::InfiniteDuration(),
+auto Wait(const Range& futures, Timeout timeout = absl::InfiniteDuration(),
           ReturnWhen return_when = ReturnWhen::kAllCompleted) {
   using F = internal::FutureOfRange<Range>;
   std::vector<F> unique;
   std::vector<internal::StateBase*> states;
   internal::CollectUnique<F>(futures, unique, states);
-  const std::vector<char> done = internal::WaitForStates(states, timeout, return_when);
+  const std::vector<char> done =
+      internal::WaitForStates(states, timeout.duration(), return_when);
   DoneAndNotDone<F> out;
   for (size_t i = 0; i < unique.size(); ++i) {
     (done[i] ? out.done : out.not_done).push_back(std::move(unique[i]));
@@ -160,7 +164,7 @@ auto Wait(const Range& futures, absl::Duration timeout = absl::InfiniteDuration(
   return out;
 }
 template <typename F>
-auto Wait(std::initializer_list<F> futures, absl::Duration timeout = absl::InfiniteDuration(),
+auto Wait(std::initializer_list<F> futures, Timeout timeout = absl::InfiniteDuration(),
           ReturnWhen return_when = ReturnWhen::kAllCompleted) {
   return Wait<std::initializer_list<F>>(futures, timeout, return_when);
 }
@@ -233,16 +237,15 @@ class AsCompletedRange {
 // Yields each distinct future of `futures` once as it completes: those already done first (in
 // input order), then in completion order. `timeout` counts from the start of iteration.
 template <typename Range>
-auto AsCompleted(const Range& futures, absl::Duration timeout = absl::InfiniteDuration()) {
+auto AsCompleted(const Range& futures, Timeout timeout = absl::InfiniteDuration()) {
   using F = internal::FutureOfRange<Range>;
   std::vector<F> unique;
   std::vector<internal::StateBase*> states;
   internal::CollectUnique<F>(futures, unique, states);
-  return AsCompletedRange<F>(std::move(unique), std::move(states), timeout);
+  return AsCompletedRange<F>(std::move(unique), std::move(states), timeout.duration());
 }
 template <typename F>
-auto AsCompleted(std::initializer_list<F> futures,
-                 absl::Duration timeout = absl::InfiniteDuration()) {
+auto AsCompleted(std::initializer_list<F> futures, Timeout timeout = absl::InfiniteDuration()) {
   return AsCompleted<std::initializer_list<F>>(futures, timeout);
 }
 

@@ -150,26 +150,23 @@ class ProcessPoolExecutor {
   // inputs. See cf/core/executor.h for timeout, buffersize and early destruction.
   template <typename R, typename... P, typename Range>
   MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), Range&& inputs, MapOptions options = {}) {
-    using V = internal::TaskValue<R>;
-    using Fn = R (*)(P...);
-    using Item = std::ranges::range_value_t<std::remove_reference_t<Range>>;
-    ValidateMapOptions(options);
-    TaskBatch<Fn> probe(fn);  // std::invalid_argument now if fn is not registered
-    (void)probe;
-    std::weak_ptr<internal::PoolCore> weak = core_;
-    return internal::MakeMapResults<V>(
-        std::forward<Range>(inputs), options,
-        [weak, fn](internal::MapItems<Item>&& items)
-            -> std::optional<Future<internal::MapChunk<V>>> {
-          std::shared_ptr<internal::PoolCore> core = weak.lock();
-          if (core == nullptr) return std::nullopt;
-          TaskBatch<Fn> batch(fn);
-          for (Item& item : items) internal::AddMapItem<Fn>(batch, std::move(item));
-          auto task = std::make_unique<internal::BatchTask<V>>(std::move(batch).Finish());
-          Future<internal::MapChunk<V>> future = task->GetFuture();
-          core->Submit(std::move(task));
-          return future;
-        });
+    return MapRanges(fn, options, std::forward<Range>(inputs));
+  }
+  // Python's map(fn, a, b, ...): fn(a[i], b[i], ...), ending with the shortest range; options,
+  // if any, last (as ThreadPoolExecutor::Map).
+  template <typename R, typename... P, typename R1, typename R2, typename... More>
+    requires internal::kSeveralMapRanges<R1, R2, More...>
+  MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), R1&& a, R2&& b, More&&... more) {
+    return internal::CallWithMapArgs(
+        [&](const MapOptions& options, auto&&... ranges) {
+          return MapRanges(fn, options, std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<R1>(a), std::forward<R2>(b), std::forward<More>(more)...);
+  }
+  template <typename R, typename... P, typename R1, typename R2>
+    requires std::ranges::input_range<R1> && std::ranges::input_range<R2>
+  MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), R1&& a, R2&& b, MapOptions options) {
+    return MapRanges(fn, options, std::forward<R1>(a), std::forward<R2>(b));
   }
 
   // Python's shutdown(wait, cancel_futures). Idempotent.
@@ -185,6 +182,33 @@ class ProcessPoolExecutor {
 
  private:
   friend class internal::ProcessPoolExecutorPeer;  // tests
+  // Map over one range or several zipped (cf/core/internal/map.h); a zipped item is a tuple,
+  // spread into fn's arguments.
+  template <typename R, typename... P, typename... Ranges>
+  MapResults<internal::TaskValue<R>> MapRanges(R (*fn)(P...), const MapOptions& options,
+                                               Ranges&&... inputs) {
+    using V = internal::TaskValue<R>;
+    using Fn = R (*)(P...);
+    using Item = internal::MapItemOf<Ranges...>;
+    ValidateMapOptions(options);
+    TaskBatch<Fn> probe(fn);  // std::invalid_argument now if fn is not registered
+    (void)probe;
+    std::weak_ptr<internal::PoolCore> weak = core_;
+    return internal::MakeMapResults<V>(
+        options,
+        [weak, fn](internal::MapItems<Item>&& items)
+            -> std::optional<Future<internal::MapChunk<V>>> {
+          std::shared_ptr<internal::PoolCore> core = weak.lock();
+          if (core == nullptr) return std::nullopt;
+          TaskBatch<Fn> batch(fn);
+          for (Item& item : items) internal::AddMapItem<Fn>(batch, std::move(item));
+          auto task = std::make_unique<internal::BatchTask<V>>(std::move(batch).Finish());
+          Future<internal::MapChunk<V>> future = task->GetFuture();
+          core->Submit(std::move(task));
+          return future;
+        },
+        std::forward<Ranges>(inputs)...);
+  }
   static internal::PoolConfig MakeConfig(Options options);
   std::shared_ptr<internal::PoolCore> core_;
   StartMethod start_method_;

@@ -50,6 +50,10 @@ void ThreadPoolExecutor::Shutdown(bool wait, bool cancel_futures) {
   pool_->Shutdown(wait, cancel_futures);
 }
 
+bool ThreadPoolExecutor::WaitIdle(Timeout timeout) const {
+  return pool_->WaitIdle(timeout.duration());
+}
+
 int ThreadPoolExecutor::max_workers() const { return pool_->max_workers(); }
 
 }  // namespace cf

@@ -11,7 +11,9 @@
 //   * Map(fn, inputs, MapOptions) calls fn on every element of `inputs` (a std::tuple / std::pair
 //     element is spread into several arguments) and returns a cf::MapResults range yielding the
 //     results in input order; see cf/core/executor.h for timeout, chunksize and buffersize.
-//     fn is copied once and called concurrently from the workers, as an lvalue.
+//     Map(fn, a, b, ..., MapOptions) is Python's map(fn, a, b): fn(a[i], b[i], ...), ending
+//     with the shortest range. fn is copied once and called concurrently from the workers, as
+//     an lvalue.
 //   * Threads start lazily, one per Submit that finds no idle worker, up to max_workers; idle
 //     threads are reused first. They are named "<prefix>_<n>" (n = 0, 1, ...), cut to Linux's
 //     15 characters keeping "_<n>"; the default prefix is "ThreadPoolExecutor-<k>", k counting
@@ -31,6 +33,9 @@
 //
 // Shutdown is idempotent; the destructor is Shutdown(/*wait=*/true).
 //
+// Waiting for the pool to go idle: WaitIdle(timeout) returns true once nothing is queued or
+// running. Post(fn, args...) is Submit without a future, for calls whose result nobody reads.
+//
 // Thread safety: every method may be called from any thread concurrently, including from tasks
 // running on this executor and from done-callbacks: a task may Submit to its own executor, and
 // Shutdown(true) called from a task waits for every other worker but never for its own thread,
@@ -38,9 +43,10 @@
 // task may even drop the last reference to its executor: the destructor then runs on that worker
 // and leaves the worker's own thread to exit by itself. Happens-before: everything before Submit()
 // happens-before the call runs; the call and the destruction of its copied arguments happen-before
-// any observation of its completion (Result(), Done(), Wait(), done-callbacks). Shutdown(true)
-// returning (from outside the executor's workers) happens-after every task that ran on the
-// executor.
+// any observation of its completion (Result(), Done(), Wait(), done-callbacks). Everything a
+// task did — a submitted, posted or mapped call, its done-callbacks and the destruction of its
+// copies — happens-before WaitIdle() returning true. Shutdown(true) returning (from outside the
+// executor's workers) happens-after every task that ran on the executor.
 //
 // Differences from CPython (see docs/semantics.md §4 and §6): no keyword arguments, no initargs
 // (bind them into the initializer), futures cancelled by Shutdown(cancel_futures=true) are done
@@ -69,10 +75,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
 #include "cf/core/internal/map.h"
+#include "cf/core/timeout.h"
 #include "cf/thread_pool/internal/task.h"
 #include "cf/thread_pool/internal/worker_pool.h"
 
@@ -124,21 +132,91 @@ class ThreadPoolExecutor {
     return future;
   }
 
+  // Fire-and-forget: schedules fn(args...) like Submit but returns nothing and allocates no
+  // future (one heap allocation: the decayed copies of fn and args); fn's result is discarded.
+  // An exception escaping the call goes to the callback-exception handler
+  // (cf::SetCallbackExceptionHandler, with an invalid AnyFuture; the default prints
+  // "exception in a task run by cf::ThreadPoolExecutor::Post: <what>"), and so does the pool's
+  // BrokenThreadPool for a posted call that a failed initializer kept from running; nothing is
+  // lost silently, except calls dropped by Shutdown(cancel_futures=true) on purpose. Throws as
+  // Submit: cf::ShutdownError after Shutdown(), cf::BrokenThreadPool once an initializer failed.
+  template <typename F, typename... Args>
+  void Post(F&& fn, Args&&... args) {
+    static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+                  "cf::ThreadPoolExecutor::Post(fn, args...): fn cannot be called with (copies "
+                  "of) these arguments as rvalues; check the argument types, or wrap fn in a "
+                  "lambda");
+    pool_->Push(new internal::PostedTask<std::decay_t<F>, std::decay_t<Args>...>(
+        std::forward<F>(fn), std::forward<Args>(args)...));
+  }
+
+  // Blocks until nothing is queued or running on this executor — every call submitted, posted
+  // or mapped so far has returned, done-callbacks included — or until `timeout` passes (an
+  // absl::Duration or a std::chrono duration; zero or negative: just checks). Returns true once
+  // idle, false at the timeout. Calls submitted meanwhile count too, so with a steady stream of
+  // work it may never be idle. From one of this executor's tasks (or callbacks) it waits for
+  // everything else: its own task, and tasks blocked in WaitIdle or Shutdown(wait) themselves,
+  // count as idle (calls queued behind it go to other workers, or to a new thread if
+  // max_workers allows; when every worker is blocked, queued calls cannot run and it returns
+  // false at the timeout). Never throws; works after Shutdown() too.
+  bool WaitIdle(Timeout timeout = absl::InfiniteDuration()) const;
+
   // Calls fn on every element of `inputs` (see the file comment and cf/core/executor.h) and
   // returns the results as a MapResults range, in input order. An lvalue range is referenced
   // and must outlive the results while inputs remain to be pulled (buffersize > 0); an rvalue
   // range is moved in. Throws std::invalid_argument for bad options, and what Submit throws
   // for the chunks submitted at the call.
   template <typename F, typename Range>
-  requires std::ranges::input_range<Range>
+    requires std::ranges::input_range<Range>
   auto Map(F&& fn, Range&& inputs, MapOptions options = {}) {
+    return MapRanges(std::forward<F>(fn), options, std::forward<Range>(inputs));
+  }
+  // Python's map(fn, a, b, ...): fn(a[i], b[i], ...) for each i, ending with the shortest
+  // range; each range is held and pulled as above (unbounded ones work). Options, if any, come
+  // last: pool.Map(fn, a, b, {.chunksize = 10}) (a braced list needs the type name,
+  // cf::MapOptions{...}, after three or more ranges).
+  template <typename F, typename R1, typename R2, typename... More>
+    requires internal::kSeveralMapRanges<R1, R2, More...>
+  auto Map(F&& fn, R1&& a, R2&& b, More&&... more) {
+    return internal::CallWithMapArgs(
+        [&](const MapOptions& options, auto&&... ranges) {
+          return MapRanges(std::forward<F>(fn), options, std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<R1>(a), std::forward<R2>(b), std::forward<More>(more)...);
+  }
+  template <typename F, typename R1, typename R2>
+    requires std::ranges::input_range<R1> && std::ranges::input_range<R2>
+  auto Map(F&& fn, R1&& a, R2&& b, MapOptions options) {
+    return MapRanges(std::forward<F>(fn), options, std::forward<R1>(a), std::forward<R2>(b));
+  }
+  // Map over a braced list: pool.Map(fn, {1, 2, 3}).
+  template <typename F, typename T>
+  auto Map(F&& fn, std::initializer_list<T> inputs, MapOptions options = {}) {
+    return Map(std::forward<F>(fn), std::vector<T>(inputs), options);
+  }
+
+  // Python's shutdown(wait=True, *, cancel_futures=False); idempotent. After it, Submit and Map
+  // throw cf::ShutdownError. cancel_futures cancels every queued call that has not started.
+  // wait blocks until every queued call ran and every worker exited (when called from one of
+  // this executor's tasks: every other worker).
+  void Shutdown(bool wait = true, bool cancel_futures = false);
+
+  // The most threads this executor runs.
+  int max_workers() const;
+
+ private:
+  friend class internal::ThreadPoolExecutorPeer;
+
+  // Map over one range or several zipped (cf/core/internal/map.h).
+  template <typename F, typename... Ranges>
+  auto MapRanges(F&& fn, const MapOptions& options, Ranges&&... inputs) {
     ValidateMapOptions(options);
     using Fn = std::decay_t<F>;
-    using Item = std::ranges::range_value_t<std::remove_reference_t<Range>>;
-    static_assert(internal::kMapInvocable<Fn, Item>,
-                  "cf::ThreadPoolExecutor::Map(fn, inputs): fn cannot be called with an element "
+    using Item = internal::MapItemOf<Ranges...>;
+    static_assert(internal::kMapCallable<Fn, Ranges...>,
+                  "cf::ThreadPoolExecutor::Map(fn, inputs...): fn cannot be called with an element "
                   "of inputs (nor with the elements of a tuple/pair element as separate "
-                  "arguments)");
+                  "arguments), or, over several ranges, with one element of each");
     using R = internal::MapResultOf<Fn, Item>;
     auto shared_fn = std::make_shared<Fn>(std::forward<F>(fn));
     auto submit =
@@ -158,25 +236,8 @@ class ThreadPoolExecutor {
       pool->Push(task);
       return future;
     };
-    return internal::MakeMapResults<R>(std::forward<Range>(inputs), options, std::move(submit));
+    return internal::MakeMapResults<R>(options, std::move(submit), std::forward<Ranges>(inputs)...);
   }
-  // Map over a braced list: pool.Map(fn, {1, 2, 3}).
-  template <typename F, typename T>
-  auto Map(F&& fn, std::initializer_list<T> inputs, MapOptions options = {}) {
-    return Map(std::forward<F>(fn), std::vector<T>(inputs), options);
-  }
-
-  // Python's shutdown(wait=True, *, cancel_futures=False); idempotent. After it, Submit and Map
-  // throw cf::ShutdownError. cancel_futures cancels every queued call that has not started.
-  // wait blocks until every queued call ran and every worker exited (when called from one of
-  // this executor's tasks: every other worker).
-  void Shutdown(bool wait = true, bool cancel_futures = false);
-
-  // The most threads this executor runs.
-  int max_workers() const;
-
- private:
-  friend class internal::ThreadPoolExecutorPeer;
 
   std::shared_ptr<internal::WorkerPool> pool_;
 };

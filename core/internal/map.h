@@ -10,11 +10,14 @@
 //   * RunMapChunk<R>(fn, items): what a chunk task does — fn on every item, in order; the first
 //     exception fails the whole chunk.
 //   * MapSource<R> / RangeMapSource: pulls inputs lazily from any input range (unbounded ones
-//     such as std::views::iota(0) included) and hands each chunk to the executor's submit
-//     function. MapResults<R> owns one and decides how many chunks are in flight.
+//     such as std::views::iota(0) included), or from several zipped (Python's map(fn, a, b):
+//     one element of each per call, ending with the shortest), and hands each chunk to the
+//     executor's submit function. MapResults<R> owns one and decides how many chunks are in
+//     flight.
 //
 // The submit function is the only executor-specific part, so both executors share this code:
 //   submit(MapItems<Item>&& chunk) -> std::optional<Future<MapChunk<R>>>
+// with Item = MapItemOf<Ranges...>.
 // It returns std::nullopt when the executor is gone (no more inputs are pulled; the iteration
 // ends quietly after the chunks already submitted, like Python's map after the executor was
 // garbage collected) and throws what the executor's Submit throws (ShutdownError,
@@ -181,44 +184,33 @@ class MapSource {
   virtual bool SubmitNext(SubmittedChunk<R>& out) = 0;
 };
 
-// MapSource over a range: an lvalue range is referenced (it must outlive the MapResults when
+// One input range of a Map: an lvalue range is referenced (it must outlive the MapResults when
 // buffersize > 0), an rvalue range is moved in and owned. Elements of an owned container are
-// moved out; otherwise they are copied.
-template <typename R, typename Range, typename SubmitFn>
-class RangeMapSource final : public MapSource<R> {
+// moved out; otherwise they are copied. Not movable: it may point into itself.
+template <typename Range>
+class MapInput {
  public:
   static constexpr bool kOwned = !std::is_lvalue_reference_v<Range>;
   using Stored = std::remove_reference_t<Range>;
-  using Item = std::ranges::range_value_t<Stored>;
 
-  RangeMapSource(Range&& range, int chunksize, SubmitFn submit)
+  explicit MapInput(Range&& range)
       : range_(Hold(std::forward<Range>(range))),
-        chunksize_(chunksize),
-        submit_(std::move(submit)),
         it_(std::ranges::begin(Get())),
         end_(std::ranges::end(Get())) {}
+  MapInput(const MapInput&) = delete;
+  MapInput& operator=(const MapInput&) = delete;
 
-  bool SubmitNext(SubmittedChunk<R>& out) override {
-    if (done_ || it_ == end_) return false;
-    MapItems<Item> items;
-    while (static_cast<int>(items.size()) < chunksize_ && it_ != end_) {
-      if constexpr (kOwned && !std::ranges::view<Stored>) {
-        items.emplace_back(std::ranges::iter_move(it_));
-      } else {
-        items.emplace_back(*it_);
-      }
-      ++it_;
+  bool AtEnd() const { return it_ == end_; }
+  // The current element, for the caller to construct its item from: an rvalue reference into
+  // an owned container, otherwise what the iterator yields.
+  decltype(auto) Current() {
+    if constexpr (kOwned && !std::ranges::view<Stored>) {
+      return std::ranges::iter_move(it_);
+    } else {
+      return *it_;
     }
-    const int size = static_cast<int>(items.size());
-    std::optional<Future<MapChunk<R>>> future = submit_(std::move(items));
-    if (!future.has_value()) {
-      done_ = true;  // the executor is gone: pull nothing more
-      return false;
-    }
-    out.future = *std::move(future);
-    out.size = size;
-    return true;
   }
+  void Advance() { ++it_; }
 
  private:
   using Holder = std::conditional_t<kOwned, Stored, Stored*>;
@@ -238,10 +230,79 @@ class RangeMapSource final : public MapSource<R> {
   }
 
   Holder range_;
-  const int chunksize_;
-  SubmitFn submit_;
   std::ranges::iterator_t<Stored> it_;
   std::ranges::sentinel_t<Stored> end_;
+};
+
+// The item a Map over `Ranges` hands to fn: the element of a single range (spread when it is a
+// tuple or pair fn accepts that way), or a tuple of one element of each range (always spread:
+// Python's map(fn, a, b) over zip(a, b)).
+template <typename... Ranges>
+struct MapItemOfRanges {
+  using type = std::tuple<std::ranges::range_value_t<std::remove_reference_t<Ranges>>...>;
+};
+template <typename Range>
+struct MapItemOfRanges<Range> {
+  using type = std::ranges::range_value_t<std::remove_reference_t<Range>>;
+};
+template <typename... Ranges>
+using MapItemOf = typename MapItemOfRanges<Ranges...>::type;
+
+// Whether Map(fn, ranges...) can call fn on each item.
+template <typename Fn, typename... Ranges>
+constexpr bool MapCallable() {
+  if constexpr (sizeof...(Ranges) == 1) {
+    return kMapInvocable<Fn, MapItemOf<Ranges...>>;
+  } else {
+    return std::is_invocable_v<Fn&,
+                               std::ranges::range_value_t<std::remove_reference_t<Ranges>>&&...>;
+  }
+}
+template <typename Fn, typename... Ranges>
+constexpr bool kMapCallable = MapCallable<Fn, Ranges...>();
+
+// MapSource over one range, or over several zipped (an item takes one element of each and the
+// input ends with the shortest range). Each range is held as MapInput describes.
+template <typename R, typename SubmitFn, typename... Ranges>
+class RangeMapSource final : public MapSource<R> {
+ public:
+  using Item = MapItemOf<Ranges...>;
+
+  RangeMapSource(int chunksize, SubmitFn submit, Ranges&&... ranges)
+      : inputs_(std::forward<Ranges>(ranges)...),
+        chunksize_(chunksize),
+        submit_(std::move(submit)) {}
+
+  bool SubmitNext(SubmittedChunk<R>& out) override {
+    if (done_ || AnyAtEnd()) return false;
+    MapItems<Item> items;
+    while (static_cast<int>(items.size()) < chunksize_ && !AnyAtEnd()) {
+      std::apply(
+          [&items](MapInput<Ranges>&... in) {
+            items.emplace_back(in.Current()...);
+            (in.Advance(), ...);
+          },
+          inputs_);
+    }
+    const int size = static_cast<int>(items.size());
+    std::optional<Future<MapChunk<R>>> future = submit_(std::move(items));
+    if (!future.has_value()) {
+      done_ = true;  // the executor is gone: pull nothing more
+      return false;
+    }
+    out.future = *std::move(future);
+    out.size = size;
+    return true;
+  }
+
+ private:
+  bool AnyAtEnd() const {
+    return std::apply([](const MapInput<Ranges>&... in) { return (in.AtEnd() || ...); }, inputs_);
+  }
+
+  std::tuple<MapInput<Ranges>...> inputs_;
+  const int chunksize_;
+  SubmitFn submit_;
   bool done_ = false;
 };
 

@@ -2,10 +2,12 @@
 
 #include <cxxabi.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 #include <typeinfo>
 
 #include "absl/strings/str_cat.h"
@@ -121,6 +123,58 @@ bool StateBase::WaitFor(absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(this, &StateBase::DoneLocked), timeout);
 }
 
+void StateBase::WaitForValue(absl::Duration timeout) const {
+  if (code() != StateCode::kFinished) {
+    if (!WaitFor(timeout)) throw TimeoutError();
+    if (cancelled()) throw CancelledError();
+  }
+  if (error_ != nullptr) std::rethrow_exception(error_);
+}
+
+StateBase::Take StateBase::TryTake() {
+  uint64_t refs = refs_.load(std::memory_order_acquire);
+  do {
+    if ((refs & kTaken) != 0) return Take::kAlreadyTaken;
+    if (Handles(refs) != 1) return Take::kShared;
+    // Acquire: every read of the value through a handle since dropped happened-before this.
+  } while (!refs_.compare_exchange_weak(refs, refs | kTaken, std::memory_order_acq_rel,
+                                        std::memory_order_acquire));
+  return Take::kLast;
+}
+
+int StateBase::other_handles() const { return Handles(refs_.load(std::memory_order_acquire)) - 1; }
+
+void StateBase::ThrowValueTaken() const {
+  throw InvalidStateError(absl::StrCat(
+      "Result(): the value of ", DebugString(),
+      " was moved out by an earlier Result() on an rvalue handle (std::move(future).Result(), "
+      "or Result() on a temporary future); use the value that call returned"));
+}
+
+void StateBase::ThrowMoveOnlyShared() const {
+  const int others = other_handles();
+  throw InvalidStateError(absl::StrCat(
+      "Result() on an rvalue Future<T> of a move-only T needs the last handle: ", others,
+      others == 1 ? " other handle shares" : " other handles share",
+      " this future; std::move them all, or read it with Result() on an lvalue (a const "
+      "reference). T is ",
+      DemangledName(result_type())));
+}
+
+void StateBase::AwaitCallbacks() const {
+  if (!callbacks_pending_.load(std::memory_order_acquire)) return;
+  absl::MutexLock lock(&mu_);
+  // From a callback of this future: the others wait for us, so waiting would deadlock. Its own
+  // handle counts, so the value is copied (or, for a move-only type, refused) instead.
+  if (callbacks_thread_ == std::this_thread::get_id()) return;
+  mu_.Await(absl::Condition(this, &StateBase::CallbacksRanLocked));
+}
+
+void StateBase::NoteCallbacksRan() {
+  absl::MutexLock lock(&mu_);
+  callbacks_pending_.store(false, std::memory_order_release);
+}
+
 bool StateBase::WaitUntil(absl::Time deadline) const {
   if (done()) return true;
   if (deadline == absl::InfiniteFuture()) return WaitFor(absl::InfiniteDuration());
@@ -130,6 +184,9 @@ bool StateBase::WaitUntil(absl::Time deadline) const {
 }
 
 void StateBase::PublishLocked(StateCode code) {
+  if (callbacks_pending_.load(std::memory_order_relaxed)) {
+    callbacks_thread_ = std::this_thread::get_id();  // RunCallbacks follows in this thread
+  }
   code_.store(code, std::memory_order_release);
   // A done future never notifies again, so each waiter is told once and unlinked here.
   WaiterNode* node = waiters_;

@@ -17,6 +17,14 @@
 // (Wait, AsCompleted) and blocked Result() calls are woken by Cancel() itself (docs/semantics.md
 // deviation 1); kCancelledAndNotified only records that the executor saw the cancellation.
 //
+// References: every Future<T> and AnyFuture handle, every Promise and every reference an
+// executor holds (a queued task) keeps the state alive; the last one deletes it. Handles are
+// counted apart (RefHandle/UnrefHandle), so that Result() on an rvalue handle can tell whether
+// it is the last handle and may move the value out (TryTake). Promises and executors never read
+// the value, so they do not count as handles. The two counts and the "taken" mark share one
+// atomic word, which makes that check race-free: no handle can appear between the check and the
+// mark without seeing the mark.
+//
 // Thread safety: every member function may be called from any thread. Transitions happen under
 // mu_. The state code is also published with release ordering after the value or exception is
 // stored, so readers that load it with acquire ordering (Done(), Result() fast paths) see the
@@ -31,6 +39,8 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -91,16 +101,40 @@ std::string ExceptionMessage(const std::exception_ptr& error);
 // Hands an exception thrown by a done-callback to the process-wide handler (see
 // cf::SetCallbackExceptionHandler in future.h).
 void ReportCallbackException(const AnyFuture& future, std::exception_ptr error);
+// The same for work that has no future (ThreadPoolExecutor::Post): the handler gets an invalid
+// AnyFuture; the default one prints "exception in <origin>: <what>".
+void ReportDetachedException(std::exception_ptr error, const char* origin);
 
 class StateBase {
  public:
   StateBase(const StateBase&) = delete;
   StateBase& operator=(const StateBase&) = delete;
 
-  void Ref() const { refs_.fetch_add(1, std::memory_order_relaxed); }
-  void Unref() const {
-    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
-  }
+  // A reference that is not a handle (a Promise, an executor's queue).
+  void Ref() const { refs_.fetch_add(kRef, std::memory_order_relaxed); }
+  void Unref() const { Release(kRef); }
+  // A Future<T> or AnyFuture handle (also a reference).
+  void RefHandle() const { refs_.fetch_add(kHandle, std::memory_order_relaxed); }
+  void UnrefHandle() const { Release(kHandle); }
+
+  // What Result() on an rvalue handle may do with the value (see TryTake).
+  enum class Take { kLast, kShared, kAlreadyTaken };
+  // Called through a handle once finished with a value. kLast: the calling handle is the only
+  // one; the value is marked taken and is the caller's to move out. kShared: other handles
+  // exist (their number is other_handles()); copy it. kAlreadyTaken: an earlier Take moved it
+  // out. A handle made later (Promise::GetFuture) sees the mark: value_taken().
+  Take TryTake();
+  bool value_taken() const { return (refs_.load(std::memory_order_acquire) & kTaken) != 0; }
+  int other_handles() const;
+  // Result() when the value was moved out by an rvalue Result(): InvalidStateError.
+  [[noreturn]] void ThrowValueTaken() const;
+  // Result() on an rvalue handle of a move-only T that is not the last: InvalidStateError.
+  [[noreturn]] void ThrowMoveOnlyShared() const;
+
+  // Blocks until the done-callbacks queued before completion have run, unless called from one
+  // of them (their thread). Result() on an rvalue handle calls it before TryTake, so that
+  // every callback reads the value before it may be moved out.
+  void AwaitCallbacks() const;
 
   StateCode code() const { return code_.load(std::memory_order_acquire); }
   bool done() const { return code() >= StateCode::kCancelled; }
@@ -117,6 +151,9 @@ class StateBase {
   // Blocks until done or the timeout passes; returns done(). Negative or zero timeouts only
   // check. Wakes on completion and on Cancel().
   bool WaitFor(absl::Duration timeout) const;
+  // What Result() does before reading the value: WaitFor(timeout), then throws TimeoutError,
+  // CancelledError or the stored exception; returns once finished with a value.
+  void WaitForValue(absl::Duration timeout) const;
   // Like WaitFor with an absolute deadline.
   bool WaitUntil(absl::Time deadline) const;
 
@@ -166,13 +203,37 @@ class StateBase {
   // Runs the pending callbacks; called once, by the thread that made the state done, after it
   // released mu_.
   virtual void RunCallbacks() = 0;
+  // A callback was queued (AddCallback on a state not yet done).
+  void NoteCallbackQueuedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    callbacks_pending_.store(true, std::memory_order_relaxed);
+  }
+  // The queued callbacks have all run (RunCallbacks, when there were any).
+  void NoteCallbacksRan();
 
   mutable absl::Mutex mu_;
   std::exception_ptr error_;  // written once under mu_ before code_ becomes kFinished
 
  private:
-  mutable std::atomic<int32_t> refs_{1};
+  // refs_: bits 0-31 count every reference, bits 32-62 the handles among them, bit 63 is the
+  // "value taken" mark.
+  static constexpr uint64_t kRef = 1;
+  static constexpr uint64_t kHandle = (uint64_t{1} << 32) | kRef;
+  static constexpr uint64_t kRefMask = (uint64_t{1} << 32) - 1;
+  static constexpr uint64_t kTaken = uint64_t{1} << 63;
+  static int Handles(uint64_t refs) { return static_cast<int>((refs & ~kTaken) >> 32); }
+  void Release(uint64_t n) const {
+    if (((refs_.fetch_sub(n, std::memory_order_acq_rel) - n) & kRefMask) == 0) delete this;
+  }
+  bool CallbacksRanLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !callbacks_pending_.load(std::memory_order_relaxed);
+  }
+
+  mutable std::atomic<uint64_t> refs_{kRef};
   std::atomic<StateCode> code_{StateCode::kPending};
+  // Queued callbacks not yet all run: set under mu_ before completion (so a thread that saw the
+  // completion sees it), cleared under mu_ by callbacks_thread_ once they ran.
+  std::atomic<bool> callbacks_pending_{false};
+  std::thread::id callbacks_thread_ ABSL_GUARDED_BY(mu_);  // the thread that runs them
   WaiterNode* waiters_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
@@ -228,11 +289,41 @@ class SharedState : public StateBase {
     return true;
   }
 
-  // Only after code() == kFinished and no error.
+  // Only after code() == kFinished and no error. For the library's own readers (MapResults);
+  // handles go through ValueForRead / TakeValue.
   auto& value()
     requires(!std::is_void_v<T>)
   {
     return slot_.value();
+  }
+
+  // Result() on an lvalue handle, after WaitForValue: the value, unless it was moved out.
+  std::add_lvalue_reference_t<const T> ValueForRead() const
+    requires(!std::is_void_v<T>)
+  {
+    if (value_taken()) ThrowValueTaken();
+    return slot_.value();
+  }
+
+  // Result() on an rvalue handle, after WaitForValue: the value moved out when the calling
+  // handle is the last one, copied otherwise (a move-only T: InvalidStateError).
+  T TakeValue()
+    requires(!std::is_void_v<T>)
+  {
+    AwaitCallbacks();
+    switch (TryTake()) {
+      case Take::kLast:
+        return std::move(slot_.value());
+      case Take::kShared:
+        if constexpr (std::is_copy_constructible_v<T>) {
+          return slot_.value();
+        } else {
+          ThrowMoveOnlyShared();
+        }
+      case Take::kAlreadyTaken:
+        break;
+    }
+    ThrowValueTaken();
   }
 
   // Runs fn now (in this thread) if done, else queues it.

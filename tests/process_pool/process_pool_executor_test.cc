@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <ranges>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -459,6 +460,35 @@ TEST_P(ProcessPoolTest, MapWithChunksizeSpreadsPairs) {
     for (int i = 0; i < 40; ++i) EXPECT_EQ(out[i], 3 * i);
   }
   EXPECT_THROW(pool->Map(&Mul, inputs, {.chunksize = 0}), std::invalid_argument);
+}
+
+// Python's map(fn, a, b): zipped, stopping at the shortest, in chunks; lazy and unbounded
+// ranges with buffersize (docs/semantics.md §3.2).
+TEST_P(ProcessPoolTest, MapZipsSeveralRanges) {
+  auto pool = Make(2);
+  std::vector<int> a;
+  for (int i = 0; i < 40; ++i) a.push_back(i);
+  const std::vector<int> threes(30, 3);
+  for (int chunksize : {1, 7, 50}) {
+    std::vector<int> out;
+    for (int r : pool->Map(&Mul, a, threes, {.chunksize = chunksize})) out.push_back(r);
+    ASSERT_EQ(out.size(), 30u);
+    for (int i = 0; i < 30; ++i) EXPECT_EQ(out[i], 3 * i);
+  }
+  std::vector<int> sums;
+  for (int r : pool->Map(&Add, std::views::iota(100), std::vector<int>{1, 2, 3})) {
+    sums.push_back(r);
+  }
+  EXPECT_EQ(sums, (std::vector<int>{101, 103, 105}));
+  std::vector<int> products;
+  const MapOptions options{.timeout = kBound, .chunksize = 4, .buffersize = 2};
+  for (int r : pool->Map(&Mul, std::views::iota(0), std::views::iota(0), options)) {
+    products.push_back(r);
+    if (products.size() == 20) break;
+  }
+  ASSERT_EQ(products.size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(products[i], i * i);
+  EXPECT_THROW(pool->Map(&Mul, a, threes, {.chunksize = 0}), std::invalid_argument);
 }
 
 // ---- terminate_workers / kill_workers (Python 3.14) -------------------------------------------

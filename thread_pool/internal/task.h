@@ -6,6 +6,8 @@
 // with its arguments, plus the Task interface the worker pool queues (an intrusive `next` link,
 // so queueing allocates nothing). One Submit() is therefore exactly one heap allocation.
 //
+// PostedTask<F, Args...> is what Post() queues instead: the call without a future.
+//
 // Ownership: a new TaskState has one reference, owned by the queue. Submit() takes a second one
 // for the Future it returns. Exactly one of RunTask(), CancelTask(), FailTask() or DiscardTask() is
 // called per task, by whoever holds the queue's reference, and it drops that reference.
@@ -117,6 +119,38 @@ class TaskState final : public SharedState<T>, public Task {
   }
 
   std::optional<Call> call_;
+};
+
+// What Post() queues: the decay-copied call alone, no future (one allocation, freed once the
+// call ran or was dropped). An exception escaping the call, or the pool's error when a broken
+// pool fails it unrun, goes to the callback-exception handler (ReportDetachedException); a call
+// dropped by Shutdown(cancel_futures) or refused by Push is dropped silently.
+template <typename F, typename... Args>
+class PostedTask final : public Task {
+ public:
+  template <typename FF, typename... AA>
+  explicit PostedTask(FF&& fn, AA&&... args)
+      : call_(std::forward<FF>(fn), std::forward<AA>(args)...) {}
+
+  void RunTask() noexcept override {
+    try {
+      std::apply([](F& fn, Args&... args) { std::invoke(std::move(fn), std::move(args)...); },
+                 call_);
+    } catch (...) {
+      ReportDetachedException(std::current_exception(), kPostOrigin);
+    }
+    delete this;
+  }
+  void CancelTask() noexcept override { delete this; }
+  void FailTask(std::exception_ptr error) noexcept override {
+    ReportDetachedException(std::move(error), kPostOrigin);
+    delete this;
+  }
+  void DiscardTask() noexcept override { delete this; }
+
+ private:
+  static constexpr char kPostOrigin[] = "a task run by cf::ThreadPoolExecutor::Post";
+  std::tuple<F, Args...> call_;
 };
 
 }  // namespace cf::internal

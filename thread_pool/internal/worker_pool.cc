@@ -1,7 +1,6 @@
 #include "cf/thread_pool/internal/worker_pool.h"
 
 #include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -20,10 +19,6 @@
 
 namespace cf::internal {
 namespace {
-
-// The pool whose worker is the current thread (nullptr outside workers): Shutdown(wait) from a
-// task must not wait for its own thread.
-thread_local const WorkerPool* current_pool = nullptr;
 
 // How long an idle worker polls for new work before it sleeps: kSpinRounds rounds of
 // sched_yield(), a few tens of microseconds in all. Yielding rather than busy-waiting matters on
@@ -45,28 +40,8 @@ void LogInitializerFailure(const std::string& thread_name, const std::exception_
 
 }  // namespace
 
-std::string WorkerThreadName(const std::string& prefix, int index) {
-  constexpr size_t kMaxLinuxThreadName = 15;
-  const std::string suffix = absl::StrCat("_", index);
-  const size_t keep =
-      suffix.size() >= kMaxLinuxThreadName ? 0 : kMaxLinuxThreadName - suffix.size();
-  return absl::StrCat(prefix.substr(0, keep), suffix);
-}
-
-int DefaultMaxWorkers() {
-  int cpus = 0;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
-  if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
-  if (cpus <= 0) cpus = 1;
-  return std::min(32, cpus + 4);
-}
-
-std::string NextDefaultThreadNamePrefix() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("ThreadPoolExecutor-", counter.fetch_add(1, std::memory_order_relaxed));
-}
+thread_local const WorkerPool* WorkerPool::current_pool_ = nullptr;
+thread_local WorkerPool::Slot* WorkerPool::current_slot_ = nullptr;
 
 WorkerPool::WorkerPool(Config config) : config_(std::move(config)) {}
 
@@ -155,7 +130,8 @@ void WorkerPool::MaybeWakeLocked() {
 void WorkerPool::WorkerMain(int index, Slot* slot) {
   const std::string name = WorkerThreadName(config_.thread_name_prefix, index);
   pthread_setname_np(pthread_self(), name.c_str());  // best effort
-  current_pool = this;
+  current_pool_ = this;
+  current_slot_ = slot;
   bool initialized = true;
   if (config_.initializer) {
     try {
@@ -180,7 +156,8 @@ void WorkerPool::WorkerMain(int index, Slot* slot) {
   } else {
     Break();
   }
-  current_pool = nullptr;
+  current_pool_ = nullptr;
+  current_slot_ = nullptr;
   absl::MutexLock lock(&mu_);
   --live_;
 }
@@ -293,6 +270,7 @@ void WorkerPool::Break() {
     absl::MutexLock lock(&mu_);
     broken_ = true;
     failed = TakeAllUnclaimedLocked();
+    ++settling_;
   }
   // Each future gets its own exception object (docs/semantics.md §4.3, deviation 3).
   while (failed != nullptr) {
@@ -300,6 +278,8 @@ void WorkerPool::Break() {
     failed->FailTask(std::make_exception_ptr(BrokenThreadPool(kBrokenThreadPoolMessage)));
     failed = next;
   }
+  absl::MutexLock lock(&mu_);
+  --settling_;
 }
 
 void WorkerPool::Shutdown(bool wait, bool cancel_futures) {
@@ -307,7 +287,10 @@ void WorkerPool::Shutdown(bool wait, bool cancel_futures) {
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
-    if (cancel_futures) cancelled = TakeAllUnclaimedLocked();
+    if (cancel_futures) {
+      cancelled = TakeAllUnclaimedLocked();
+      ++settling_;
+    }
     work_hint_.store(true, std::memory_order_relaxed);  // stop the spinner
     work_cv_.SignalAll();
   }
@@ -317,9 +300,13 @@ void WorkerPool::Shutdown(bool wait, bool cancel_futures) {
     cancelled->CancelTask();
     cancelled = next;
   }
+  if (cancel_futures) {
+    absl::MutexLock lock(&mu_);
+    --settling_;
+  }
   if (!wait) return;
 
-  if (current_pool == this) {
+  if (current_pool_ == this) {
     // Called from one of our tasks (or a callback it ran): wait for every other worker to
     // exit, except those that are themselves waiting here (two tasks calling Shutdown(true) at
     // once would otherwise wait for each other). Nothing is joined from a worker: a worker

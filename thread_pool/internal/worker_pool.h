@@ -28,6 +28,9 @@
 //   * Shutdown(wait, cancel_futures): Push() throws ShutdownError from then on; queued tasks
 //     still run unless cancel_futures cancels every unclaimed one; workers exit once the queue
 //     and their batches are empty.
+//   * WaitIdle: the queue, the batches and every worker are checked under mu_, which each worker
+//     takes when it looks for its next task — so the hot path (claiming batched tasks) pays
+//     nothing for it, and the last task's end wakes the waiters through mu_.
 //
 // State machine: open ──Shutdown()──► shut down (workers drain the queue and exit) ──► joined
 //                 └──initializer failure──► broken (queue failed; Shutdown() still required)
@@ -93,6 +96,14 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
 
   int max_workers() const { return config_.max_workers; }
 
+  // Blocks until nothing is queued or running, or `timeout` passes (zero or negative: checks);
+  // returns whether the pool is idle. "Running" covers a task from its claim until it has
+  // returned (callbacks and the destruction of its call included), a worker's initializer, and
+  // tasks that Shutdown(cancel_futures) or Break are still cancelling or failing. Called from a
+  // worker, tasks blocked in WaitIdle or Shutdown(wait) — its own included — count as idle, and
+  // the tasks parked in its own batch go back to the front of the queue (for other workers).
+  bool WaitIdle(absl::Duration timeout);
+
   // The owning executor is gone (its destructor ran): pending Map() iterations stop pulling
   // inputs. Set once, read from any thread.
   void Orphan() { orphaned_.store(true, std::memory_order_release); }
@@ -132,6 +143,15 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   void Spin() const;
   // An initializer threw: fail every unclaimed task, refuse new ones.
   void Break();
+  // WaitIdle's condition; from_worker as WaitIdle describes.
+  bool IdleLocked(bool from_worker) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Moves the unclaimed tasks of `slot` (the calling worker's) to the front of the queue.
+  void UnparkLocked(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The pool whose worker is the current thread (nullptr outside workers): Shutdown(wait) and
+  // WaitIdle from a task must not wait for their own thread. And that worker's batch.
+  static thread_local const WorkerPool* current_pool_;
+  static thread_local Slot* current_slot_;
 
   const Config config_;
 
@@ -153,6 +173,8 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
   int wakeups_ ABSL_GUARDED_BY(mu_) = 0;              // signals sent to sleepers not yet awake
   int workers_in_shutdown_ ABSL_GUARDED_BY(mu_) = 0;  // workers blocked in Shutdown(wait)
+  int workers_in_wait_idle_ ABSL_GUARDED_BY(mu_) = 0;  // workers blocked in WaitIdle
+  int settling_ ABSL_GUARDED_BY(mu_) = 0;  // threads cancelling/failing tasks taken from the queue
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
 };
