@@ -1,0 +1,260 @@
+// Tests of Future<T>::Then / ThenValue, inline and on an executor (docs/semantics.md §1.9).
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+#include "cf/core/future.h"
+#include "cf/thread_pool/thread_pool_executor.h"
+#include "gtest/gtest.h"
+
+namespace cf {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+TEST(ThenTest, ThenSeesValueAndRunsInCompletingThread) {
+  Promise<int> p;
+  std::thread::id ran_in;
+  Future<std::string> r = p.GetFuture().Then([&](const Future<int>& f) {
+    ran_in = std::this_thread::get_id();
+    return std::to_string(f.Result() + 1);
+  });
+  EXPECT_FALSE(r.Done());
+  std::thread::id producer_id;
+  std::thread producer([&] {
+    producer_id = std::this_thread::get_id();
+    p.SetResult(41);
+  });
+  producer.join();
+  EXPECT_EQ(r.Result(kWait), "42");
+  EXPECT_EQ(ran_in, producer_id);
+}
+
+TEST(ThenTest, AlreadyDoneRunsInCallingThread) {
+  std::thread::id ran_in;
+  Future<void> r = MakeReadyFuture<int>(1).ThenValue([&](const int& v) {
+    EXPECT_EQ(v, 1);
+    ran_in = std::this_thread::get_id();
+  });
+  EXPECT_TRUE(r.Done());
+  EXPECT_EQ(ran_in, std::this_thread::get_id());
+  r.Result(kWait);
+}
+
+TEST(ThenTest, ThenSeesExceptionAndCancellation) {
+  auto err = MakeExceptionalFuture<int>(std::make_exception_ptr(std::runtime_error("boom")));
+  Future<bool> r = err.Then([](const Future<int>& f) { return f.Exception() != nullptr; });
+  EXPECT_TRUE(r.Result(kWait));
+  Promise<int> p;
+  Future<int> f = p.GetFuture();
+  Future<bool> c = f.Then([](const Future<int>& g) { return g.Cancelled(); });
+  ASSERT_TRUE(f.Cancel());
+  EXPECT_TRUE(c.Result(kWait));
+}
+
+TEST(ThenTest, ThenValuePassesExceptionThroughWithoutCallingFn) {
+  bool called = false;
+  auto err = MakeExceptionalFuture<int>(std::make_exception_ptr(std::runtime_error("boom")));
+  Future<int> r = err.ThenValue([&](int v) {
+    called = true;
+    return v;
+  });
+  EXPECT_THROW(
+      {
+        try {
+          r.Result(kWait);
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "boom");
+          throw;
+        }
+      },
+      std::runtime_error);
+  EXPECT_FALSE(called);
+}
+
+TEST(ThenTest, ThenValueCancellationFailsResultWithCancelledError) {
+  bool called = false;
+  Promise<int> p;
+  Future<int> f = p.GetFuture();
+  Future<void> r = f.ThenValue([&](int) { called = true; });
+  ASSERT_TRUE(f.Cancel());
+  ASSERT_TRUE(r.Wait(kWait));
+  EXPECT_FALSE(r.Cancelled());
+  EXPECT_THROW(r.Result(kWait), CancelledError);
+  EXPECT_FALSE(called);
+}
+
+TEST(ThenTest, ExceptionThrownByFnCompletesResult) {
+  Future<int> r = MakeReadyFuture<void>().ThenValue([]() -> int {
+    throw std::logic_error("fn failed");
+  });
+  EXPECT_THROW(r.Result(kWait), std::logic_error);
+}
+
+TEST(ThenTest, FlattensReturnedFuture) {
+  Promise<int> inner;
+  Future<int> inner_future = inner.GetFuture();
+  Promise<int> outer;
+  Future<int> r = outer.GetFuture().ThenValue([&](int v) {
+    EXPECT_EQ(v, 1);
+    return inner_future;
+  });
+  outer.SetResult(1);
+  EXPECT_FALSE(r.Done());  // waits for the inner future
+  EXPECT_TRUE(r.Running());
+  inner.SetResult(7);
+  EXPECT_EQ(r.Result(kWait), 7);
+
+  Future<void> failed = MakeReadyFuture<int>(0).Then([](const Future<int>&) {
+    return MakeExceptionalFuture<void>(std::make_exception_ptr(std::out_of_range("inner")));
+  });
+  EXPECT_THROW(failed.Result(kWait), std::out_of_range);
+}
+
+TEST(ThenTest, CancellingResultBeforeFnStartsMeansFnNeverRuns) {
+  bool called = false;
+  Promise<int> p;
+  Future<int> r = p.GetFuture().Then([&](const Future<int>&) {
+    called = true;
+    return 1;
+  });
+  EXPECT_TRUE(r.Cancel());
+  p.SetResult(1);
+  EXPECT_FALSE(called);
+  EXPECT_TRUE(r.Cancelled());
+}
+
+TEST(ThenTest, ResultIsRunningWhileFnRunsAndCannotBeCancelled) {
+  Future<int> r;
+  bool was_running = false;
+  Promise<int> p;
+  Future<int> f = p.GetFuture();
+  r = f.ThenValue([&](int v) {
+    was_running = r.Running() && !r.Cancel();
+    return v;
+  });
+  p.SetResult(3);
+  EXPECT_TRUE(was_running);
+  EXPECT_EQ(r.Result(kWait), 3);
+}
+
+TEST(ThenTest, LongChainDoesNotOverflowAndFreesLinks) {
+  constexpr int kLinks = 100000;
+  Promise<int> head;
+  Future<int> tail = head.GetFuture();
+  auto alive = std::make_shared<int>(0);
+  std::weak_ptr<int> first_link_capture = alive;
+  tail = tail.ThenValue([keep = std::move(alive)](int v) { return v + 1; });
+  for (int i = 1; i < kLinks; ++i) {
+    tail = tail.ThenValue([](int v) { return v + 1; });
+  }
+  EXPECT_FALSE(first_link_capture.expired());
+  head.SetResult(0);
+  EXPECT_EQ(tail.Result(kWait), kLinks);
+  EXPECT_TRUE(first_link_capture.expired());  // the first link was freed
+}
+
+TEST(ThenTest, LongChainOfThenWithFlatteningAndBrokenHead) {
+  constexpr int kLinks = 100000;
+  auto head = std::make_unique<Promise<void>>();
+  Future<void> tail = head->GetFuture();
+  for (int i = 0; i < kLinks; ++i) {
+    tail = tail.Then([](const Future<void>& f) { return f; });
+  }
+  head.reset();  // BrokenPromise runs down the whole chain
+  EXPECT_THROW(tail.Result(kWait), BrokenPromise);
+}
+
+TEST(ThenTest, ExecutorVariantRunsOnPoolThread) {
+  ThreadPoolExecutor pool(1);  // one worker: its thread is the one that runs fn
+  std::thread::id pool_thread = pool.Submit([] { return std::this_thread::get_id(); })
+                                    .Result(kWait);
+  Promise<int> p;
+  Future<std::thread::id> r = p.GetFuture().ThenValue(pool, [](int) {
+    return std::this_thread::get_id();
+  });
+  Future<bool> r2 =
+      p.GetFuture().Then(pool, [](const Future<int>& f) { return f.Result() == 5; });
+  p.SetResult(5);
+  EXPECT_EQ(r.Result(kWait), pool_thread);
+  EXPECT_TRUE(r2.Result(kWait));
+}
+
+TEST(ThenTest, ExecutorVariantPassesExceptionThrough) {
+  ThreadPoolExecutor pool(1);
+  auto err = MakeExceptionalFuture<int>(std::make_exception_ptr(std::runtime_error("x")));
+  EXPECT_THROW(err.ThenValue(pool, [](int v) { return v; }).Result(kWait), std::runtime_error);
+}
+
+TEST(ThenTest, ShutDownExecutorFailsResultWithShutdownError) {
+  ThreadPoolExecutor pool(1);
+  Promise<int> p;
+  Future<int> r = p.GetFuture().ThenValue(pool, [](int v) { return v; });
+  pool.Shutdown();
+  p.SetResult(1);
+  EXPECT_THROW(r.Result(kWait), ShutdownError);
+  EXPECT_THROW(MakeReadyFuture<int>(1).Then(pool, [](const Future<int>&) {}).Result(kWait),
+               ShutdownError);
+}
+
+// An executor with only Submit.
+struct SubmitOnly {
+  ThreadPoolExecutor* pool;
+  template <typename F>
+  auto Submit(F&& fn) {
+    return pool->Submit(std::forward<F>(fn));
+  }
+};
+
+TEST(ThenTest, ExecutorWithSubmitOnly) {
+  ThreadPoolExecutor pool(1);
+  SubmitOnly exec{&pool};
+  EXPECT_EQ(MakeReadyFuture<int>(2).ThenValue(exec, [](int v) { return v * 2; }).Result(kWait),
+            4);
+}
+
+TEST(ThenTest, RaceThenAgainstCompletion) {
+  ThreadPoolExecutor pool(2);
+  for (int round = 0; round < 300; ++round) {
+    Promise<int> p;
+    Future<int> f = p.GetFuture();
+    absl::Notification go;
+    std::thread producer([&] {
+      go.WaitForNotificationWithTimeout(kWait);
+      p.SetResult(round);
+    });
+    go.Notify();
+    Future<int> a = f.ThenValue([](int v) { return v + 1; });
+    Future<int> b = f.ThenValue(pool, [](int v) { return v + 2; });
+    Future<int> c = a.Then([](const Future<int>& g) { return g.Result() + 1; });
+    producer.join();
+    EXPECT_EQ(a.Result(kWait), round + 1);
+    EXPECT_EQ(b.Result(kWait), round + 2);
+    EXPECT_EQ(c.Result(kWait), round + 2);
+  }
+}
+
+TEST(ThenTest, RaceCancelResultAgainstCompletion) {
+  for (int round = 0; round < 300; ++round) {
+    Promise<int> p;
+    std::atomic<bool> called{false};
+    Future<int> r = p.GetFuture().ThenValue([&](int v) {
+      called = true;
+      return v;
+    });
+    std::thread producer([&] { p.SetResult(1); });
+    const bool cancelled = r.Cancel();
+    producer.join();
+    ASSERT_TRUE(r.Wait(kWait));
+    EXPECT_EQ(cancelled, !called.load());
+    EXPECT_EQ(r.Cancelled(), cancelled);
+  }
+}
+
+}  // namespace
+}  // namespace cf
