@@ -111,6 +111,13 @@ class Future {
   // cancelled). False once running or finished. Wakes waiters and runs callbacks.
   bool Cancel() const { return checked("Cancel")->Cancel(); }
 
+  // Cooperative cancellation: a pending future is cancelled, as by Cancel() (true); a running
+  // one whose work takes a std::stop_token (a ThreadPoolExecutor task whose first parameter is
+  // std::stop_token) has that token signalled (true; the work decides when to stop, and may
+  // finish first); otherwise false: done, or running without a token. Runs the token's
+  // std::stop_callbacks in the calling thread.
+  bool RequestStop() const { return checked("RequestStop")->RequestStop(); }
+
   // Blocks until done or `timeout` passes (negative or zero: just checks). Returns the value
   // (nothing for Future<void>), rethrows the task's exception, or throws CancelledError /
   // TimeoutError.

@@ -116,11 +116,13 @@ class ThreadPoolExecutor {
   ~ThreadPoolExecutor();
 
   // Schedules fn(args...) — on decayed copies, as std::thread does — and returns its future.
-  // Never blocks on running tasks. Throws cf::ShutdownError after Shutdown(),
+  // When fn can take a std::stop_token first (as std::jthread decides), it is called as
+  // fn(token, args...) with a token tied to the future: future.RequestStop() signals it while
+  // the call runs (and cancels the call while it is queued). Never blocks on running tasks. Throws cf::ShutdownError after Shutdown(),
   // cf::BrokenThreadPool once an initializer failed, and whatever copying fn or args throws.
   template <typename F, typename... Args>
   auto Submit(F&& fn, Args&&... args) {
-    static_assert(std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...>,
+    static_assert(internal::kSubmittable<F, Args...>,
                   "cf::ThreadPoolExecutor::Submit(fn, args...): fn cannot be called with (copies "
                   "of) these arguments as rvalues; check the argument types, or wrap fn in a "
                   "lambda");

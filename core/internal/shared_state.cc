@@ -212,6 +212,26 @@ bool StateBase::Cancel() {
   return true;
 }
 
+bool StateBase::RequestStop() {
+  bool running;
+  {
+    absl::MutexLock lock(&mu_);
+    const StateCode c = code_.load(std::memory_order_relaxed);
+    running = c == StateCode::kRunning;
+    if (c == StateCode::kPending) {
+      PublishLocked(StateCode::kCancelled);
+    } else if (!running) {
+      return false;  // done
+    }
+  }
+  // Signalled outside mu_: a token runs its std::stop_callbacks, which may use the future. The
+  // work may finish meanwhile; the state (with a task's stop source) lives on through the
+  // caller's handle.
+  if (running) return RequestStopRunning();
+  RunCallbacks();
+  return true;
+}
+
 bool StateBase::SetRunningOrNotifyCancel() {
   {
     absl::MutexLock lock(&mu_);

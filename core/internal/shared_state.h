@@ -160,6 +160,10 @@ class StateBase {
   // Python's cancel(): kPending → kCancelled (true); already cancelled → true; running or
   // finished → false. Wakes waiters and runs callbacks on the first cancellation.
   bool Cancel();
+  // Future::RequestStop(): kPending → kCancelled as Cancel() (true); kRunning → asks the
+  // running work to stop through RequestStopRunning(), outside mu_ (its answer; the work may
+  // finish meanwhile); otherwise (done) false.
+  bool RequestStop();
   // Python's set_running_or_notify_cancel(): kPending → kRunning (true); kCancelled →
   // kCancelledAndNotified (false). Throws InvalidStateError in any other state.
   bool SetRunningOrNotifyCancel();
@@ -199,6 +203,11 @@ class StateBase {
     return code_.load(std::memory_order_relaxed) >= StateCode::kCancelled;
   }
   [[noreturn]] void ThrowInvalidState() const;
+
+  // Signals the stop token of the running work, if it has one (the thread pool's tasks that
+  // take a std::stop_token); returns whether it did. Called from RequestStop() once the state
+  // was seen running, from any thread, without mu_. The default: no token, false.
+  virtual bool RequestStopRunning() { return false; }
 
   // Runs the pending callbacks; called once, by the thread that made the state done, after it
   // released mu_.

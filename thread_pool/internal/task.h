@@ -4,7 +4,8 @@
 //
 // TaskState<T, Call> derives from the future's SharedState<T> and adds the decay-copied callable
 // with its arguments, plus the Task interface the worker pool queues (an intrusive `next` link,
-// so queueing allocates nothing). One Submit() is therefore exactly one heap allocation.
+// so queueing allocates nothing). One Submit() is therefore exactly one heap allocation (two when
+// the call takes a std::stop_token: its std::stop_source; no other task pays for it).
 //
 // PostedTask<F, Args...> is what Post() queues instead: the call without a future.
 //
@@ -25,6 +26,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -54,12 +56,37 @@ class Task {
   ~Task() = default;
 };
 
-// The result type of a Submit(fn, args...) as std::thread would call it: decayed copies, called
-// as rvalues. References are stored as values.
+// Whether a call takes a std::stop_token before its arguments (as std::jthread decides): the
+// task then owns a std::stop_source that Future::RequestStop() signals. F and Args decayed.
 template <typename F, typename... Args>
-using SubmitResultOf = std::conditional_t<
-    std::is_void_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>, void,
-    std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>;
+inline constexpr bool kTakesStopToken = std::is_invocable_v<F, std::stop_token, Args...>;
+
+template <typename F, typename... Args>
+struct TaskInvokeResult : std::invoke_result<F, Args...> {};
+template <typename F, typename... Args>
+  requires kTakesStopToken<F, Args...>
+struct TaskInvokeResult<F, Args...> : std::invoke_result<F, std::stop_token, Args...> {};
+
+// Whether Submit(fn, args...) can call fn, with or without a leading std::stop_token.
+template <typename F, typename... Args>
+inline constexpr bool kSubmittable =
+    std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...> ||
+    kTakesStopToken<std::decay_t<F>, std::decay_t<Args>...>;
+
+// The result type of a Submit(fn, args...) as std::thread would call it: decayed copies, called
+// as rvalues (after a std::stop_token if fn takes one). References are stored as values.
+template <typename F, typename... Args>
+using SubmitResultOf = std::remove_cvref_t<
+    typename TaskInvokeResult<std::decay_t<F>, std::decay_t<Args>...>::type>;
+
+// A task's stop source: only tasks whose call takes a std::stop_token have one (it allocates
+// its shared state); for the others it is empty and takes no room.
+template <bool kHas>
+struct StopSlot {};
+template <>
+struct StopSlot<true> {
+  std::stop_source source;
+};
 
 template <typename T, typename F, typename... Args>
 class TaskState final : public SharedState<T>, public Task {
@@ -106,19 +133,36 @@ class TaskState final : public SharedState<T>, public Task {
 
   void DiscardTask() noexcept override { this->Unref(); }
 
+ protected:
+  // Future::RequestStop() on the running task (any thread; the state is alive meanwhile).
+  bool RequestStopRunning() override {
+    if constexpr (kStop) {
+      stop_.source.request_stop();
+      return true;
+    } else {
+      return false;
+    }
+  }
+
  private:
+  static constexpr bool kStop = kTakesStopToken<F, Args...>;
   using Call = std::tuple<F, Args...>;
-  using Invoked = std::invoke_result_t<F, Args...>;
+  using Invoked = typename TaskInvokeResult<F, Args...>::type;
 
   Invoked Invoke() {
     return std::apply(
-        [](F& fn, Args&... args) -> Invoked {
-          return std::invoke(std::move(fn), std::move(args)...);
+        [this](F& fn, Args&... args) -> Invoked {
+          if constexpr (kStop) {
+            return std::invoke(std::move(fn), stop_.source.get_token(), std::move(args)...);
+          } else {
+            return std::invoke(std::move(fn), std::move(args)...);
+          }
         },
         *call_);
   }
 
   std::optional<Call> call_;
+  [[no_unique_address]] StopSlot<kStop> stop_;
 };
 
 // What Post() queues: the decay-copied call alone, no future (one allocation, freed once the
