@@ -169,24 +169,18 @@ class Future {
     checked("AddDoneCallback")->AddCallback(std::move(fn));
   }
 
-  // Continuations (docs/semantics.md §1.9). Then(fn): fn(const Future<T>&) once this future is
-  // done (value, exception or cancellation); ThenValue(fn): fn(const T&) (fn() for void) on a
-  // value, while an exception passes through to the result unchanged and a cancellation fails
-  // the result with cf::CancelledError, without calling fn. fn returns U or Future<U>; the
-  // result is a Future<U> (a returned Future<U> is flattened: the result completes with its
-  // outcome, the value copied; a cancelled one gives CancelledError). What fn throws completes
-  // the result. The result is cancellable until fn starts (it goes running then); cancelled
-  // before, fn never runs (fn and the result's promise stay held until this future is done).
-  // Inline forms run fn in the thread that completes this future, or at once in the caller if
-  // it is done already — except that inside another continuation of the same thread, fn is
-  // queued and runs right after it returns (a trampoline: chains of any length keep the stack
-  // flat and free each link as it completes; a continuation must therefore not block on a
-  // continuation it registers). Executor forms run fn on `executor` (anything with Post(callable)
-  // or Submit(callable); Post is preferred): taken by reference, it must outlive this future's
-  // completion; if it refuses the work (shut down: cf::ShutdownError) the result fails with that
-  // error, and work it drops unrun (Shutdown(cancel_futures)) fails it with cf::BrokenPromise.
-  // Happens-before: this future's completion happens-before fn runs; fn happens-before the
-  // result is observed done.
+  // Continuations (docs/semantics.md §1.9). Then(fn): fn(const Future<T>&) once done, whatever
+  // the outcome. ThenValue(fn): fn(const T&) (fn() for void) on a value; an exception passes
+  // through to the result, a cancellation fails it with cf::CancelledError; fn is not called.
+  // fn returns U or Future<U> (flattened: the result gets its outcome, the value copied); the
+  // result is a Future<U>, completed by what fn throws too. It goes running only when fn
+  // starts: cancelled before, fn never runs. Inline forms run fn in the thread that completes
+  // this future, or at once in the caller if done — but inside another continuation of the
+  // same thread, fn is queued to run right after it (a trampoline: chains of any length keep
+  // the stack flat and free each link as it completes). Executor forms run fn on `executor`
+  // (with Post(callable), else Submit(callable)), taken by reference: it must outlive this
+  // future's completion; a refusal (cf::ShutdownError) fails the result with that error.
+  // Happens-before: this future's completion → fn → the result seen done.
   template <typename F>
   auto Then(F&& fn) const;
   template <typename F>

@@ -28,26 +28,27 @@
 namespace cf {
 namespace internal {
 
+// This thread's trampoline (core/internal/then.cc): one per thread, shared by every
+// continuation type.
+struct ContinuationTrampoline {
+  bool active = false;
+  std::deque<absl::AnyInvocable<void() &&>> queue;
+};
+ContinuationTrampoline& ThisThreadTrampoline();
+// Runs the queued work until none is left, then marks the trampoline inactive.
+void DrainContinuations(ContinuationTrampoline& t) noexcept;
+
 // Runs work() (which must not throw) now, or after the continuation this thread is running.
 template <typename W>
 void RunContinuation(W&& work) {
-  struct Trampoline {
-    bool active = false;
-    std::deque<absl::AnyInvocable<void() &&>> queue;
-  };
-  thread_local Trampoline t;
+  ContinuationTrampoline& t = ThisThreadTrampoline();
   if (t.active) {
     t.queue.emplace_back(std::forward<W>(work));
     return;
   }
   t.active = true;
   std::forward<W>(work)();
-  while (!t.queue.empty()) {
-    absl::AnyInvocable<void() &&> next = std::move(t.queue.front());
-    t.queue.pop_front();
-    std::move(next)();  // `next` (its link) is destroyed before the following one runs
-  }
-  t.active = false;
+  DrainContinuations(t);
 }
 
 // The result type of a continuation returning R: Future<V> is flattened to V.
@@ -244,7 +245,10 @@ auto Future<T>::Then(E& executor, F&& fn) const {
   Future<U> result = p.GetFuture();
   AddDoneCallback([&executor, p = std::move(p),
                    fn = Fn(std::forward<F>(fn))](const Future<T>& f) mutable {
-    internal::ScheduleOn<false>(executor, std::move(p), std::move(fn), f);
+    // Through the trampoline too: a refused dispatch completes the result at once.
+    internal::RunContinuation([&executor, p = std::move(p), fn = std::move(fn), f]() mutable {
+      internal::ScheduleOn<false>(executor, std::move(p), std::move(fn), f);
+    });
   });
   return result;
 }
@@ -258,7 +262,10 @@ auto Future<T>::ThenValue(E& executor, F&& fn) const {
   Future<U> result = p.GetFuture();
   AddDoneCallback([&executor, p = std::move(p),
                    fn = Fn(std::forward<F>(fn))](const Future<T>& f) mutable {
-    internal::ScheduleOn<true>(executor, std::move(p), std::move(fn), f);
+    // Through the trampoline too: a refused dispatch completes the result at once.
+    internal::RunContinuation([&executor, p = std::move(p), fn = std::move(fn), f]() mutable {
+      internal::ScheduleOn<true>(executor, std::move(p), std::move(fn), f);
+    });
   });
   return result;
 }

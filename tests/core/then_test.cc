@@ -1,4 +1,5 @@
 // Tests of Future<T>::Then / ThenValue, inline and on an executor (docs/semantics.md §1.9).
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -151,7 +152,12 @@ TEST(ThenTest, LongChainDoesNotOverflowAndFreesLinks) {
   std::weak_ptr<int> first_link_capture = alive;
   tail = tail.ThenValue([keep = std::move(alive)](int v) { return v + 1; });
   for (int i = 1; i < kLinks; ++i) {
-    tail = tail.ThenValue([](int v) { return v + 1; });
+    // Mixed continuation types share one trampoline.
+    if (i % 2 == 0) {
+      tail = tail.ThenValue([](int v) { return v + 1; });
+    } else {
+      tail = tail.Then([](const Future<int>& f) { return f.Result() + 1; });
+    }
   }
   EXPECT_FALSE(first_link_capture.expired());
   head.SetResult(0);
@@ -200,6 +206,63 @@ TEST(ThenTest, ShutDownExecutorFailsResultWithShutdownError) {
   EXPECT_THROW(r.Result(kWait), ShutdownError);
   EXPECT_THROW(MakeReadyFuture<int>(1).Then(pool, [](const Future<int>&) {}).Result(kWait),
                ShutdownError);
+}
+
+TEST(ThenTest, LongChainOnShutDownExecutorFailsEveryLink) {
+  constexpr int kLinks = 100000;
+  ThreadPoolExecutor pool(1);
+  Promise<int> head;
+  Future<int> tail = head.GetFuture();
+  for (int i = 0; i < kLinks; ++i) {
+    tail = tail.ThenValue(pool, [](int v) { return v + 1; });
+  }
+  pool.Shutdown();
+  head.SetResult(0);  // every refusal runs down the chain through the trampoline
+  EXPECT_THROW(tail.Result(kWait), ShutdownError);
+}
+
+TEST(ThenTest, ChainOnExecutorRunsEveryLinkOnThePool) {
+  ThreadPoolExecutor pool(2);
+  Promise<int> head;
+  Future<int> tail = head.GetFuture();
+  std::atomic<int> off_pool{0};
+  const std::thread::id main_thread = std::this_thread::get_id();
+  for (int i = 0; i < 1000; ++i) {
+    tail = tail.ThenValue(pool, [&off_pool, main_thread](int v) {
+      if (std::this_thread::get_id() == main_thread) ++off_pool;
+      return v + 1;
+    });
+  }
+  head.SetResult(0);
+  EXPECT_EQ(tail.Result(kWait), 1000);
+  EXPECT_EQ(off_pool.load(), 0);
+}
+
+TEST(ThenTest, FlattenedCancelledInnerFailsWithCancelledError) {
+  Promise<int> inner;
+  Future<int> inner_future = inner.GetFuture();
+  Future<int> r = MakeReadyFuture<void>().ThenValue([&] { return inner_future; });
+  ASSERT_TRUE(inner_future.Cancel());
+  EXPECT_THROW(r.Result(kWait), CancelledError);
+  EXPECT_THROW(MakeReadyFuture<void>().ThenValue([] { return Future<int>(); }).Result(kWait),
+               std::invalid_argument);
+}
+
+TEST(ThenTest, ContinuationDueInsideAnotherRunsRightAfterItInTheSameThread) {
+  std::vector<int> order;
+  std::thread::id inner_thread;
+  Future<void> inner;
+  Future<void> outer = MakeReadyFuture<void>().ThenValue([&] {
+    order.push_back(1);
+    inner = MakeReadyFuture<void>().ThenValue([&] {
+      inner_thread = std::this_thread::get_id();
+      order.push_back(2);
+    });
+    order.push_back(3);  // the inner one was queued, not run
+  });
+  EXPECT_EQ(order, (std::vector<int>{1, 3, 2}));
+  EXPECT_EQ(inner_thread, std::this_thread::get_id());
+  EXPECT_TRUE(inner.Done());
 }
 
 // An executor with only Submit.
