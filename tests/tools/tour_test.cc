@@ -47,6 +47,8 @@ TEST(TourTest, ListsTheSeedTutorialsExamples) {
                                    "process_broken", "timeouts", "first_completed",
                                    "map_chunksize", "cpu_bound", "pipeline", "map_reduce",
                                    "rate_limited", "retry", "progress", "batches"}));
+  // Issue 11's pipeline with continuations and coroutines.
+  EXPECT_THAT(names, ::testing::Contains("pipeline_then"));
 }
 
 TEST(TourTest, RunsEverySectionSuccessfully) {
@@ -64,6 +66,13 @@ TEST(TourTest, RunsEverySectionSuccessfully) {
     EXPECT_THAT(run.out.substr(at, next - at), HasSubstr("\n   Notice: ")) << name;
   }
   EXPECT_THAT(run.out, HasSubstr(absl::StrCat(sections.size(), " sections in ")));
+}
+
+TEST(TourTest, RunsThePipelineWithThenAndCoAwait) {
+  const ProgramRun run = RunProgram(Tour(), "--section=pipeline_then", kLimitSeconds);
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_THAT(run.out, HasSubstr("with ThenValue:  [144, 196, 256, 324, 400]\n"));
+  EXPECT_THAT(run.out, HasSubstr("with co_await:   [144, 196, 256, 324, 400]\n"));
 }
 
 TEST(TourTest, RunsOneSection) {

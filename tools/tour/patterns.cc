@@ -1,6 +1,6 @@
-// The tour's third part: the tutorials' patterns (first-completed-then-cancel, pipeline,
-// map-reduce, rate limiting, retry, progress tracking, batches) and their small programs
-// (parallel downloads, a concurrent file processor).
+// The tour's third part: the tutorials' patterns (first-completed-then-cancel, pipeline, the
+// pipeline with ThenValue and co_await, map-reduce, rate limiting, retry, progress tracking,
+// batches) and their small programs (parallel downloads, a concurrent file processor).
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -97,6 +97,38 @@ void Pipeline() {
   Check(results == std::vector<int>{144, 196, 256, 324, 400}, "((x * 2) + 10)^2");
   Notice("each stage submits work as soon as an item leaves the stage before it; the order "
          "may differ from the input order.");
+}
+
+// One item through seed 004's pipeline as a coroutine: each co_await suspends until the stage's
+// task is done, and the next stage is submitted from the worker that finished it.
+Future<int> PipelineItem(ThreadPoolExecutor& pool, int item) {
+  const int doubled = co_await pool.Submit([item] { return item * 2; });
+  const int shifted = co_await pool.Submit([doubled] { return doubled + 10; });
+  co_return co_await pool.Submit([shifted] { return shifted * shifted; });
+}
+
+// seed 004's pipeline again, with continuations instead of AsCompleted loops: once with
+// ThenValue on the pool, once with co_await; cf::Collect gathers the results in input order.
+void PipelineThen() {
+  ThreadPoolExecutor pool(2);
+  const std::vector<int> items = {1, 2, 3, 4, 5};
+  std::vector<Future<int>> chained;
+  for (int item : items) {
+    chained.push_back(pool.Submit([item] { return item * 2; })
+                          .ThenValue(pool, [](int x) { return x + 10; })
+                          .ThenValue(pool, [](int x) { return x * x; }));
+  }
+  const std::vector<int> with_then = Collect(chained).Result(kBound);
+  Say("with ThenValue:  [%s]", absl::StrJoin(with_then, ", "));
+  std::vector<Future<int>> awaited;
+  for (int item : items) awaited.push_back(PipelineItem(pool, item));
+  const std::vector<int> with_co_await = Collect(awaited).Result(kBound);
+  Say("with co_await:   [%s]", absl::StrJoin(with_co_await, ", "));
+  const std::vector<int> expected = {144, 196, 256, 324, 400};
+  Check(with_then == expected, "ThenValue: ((x * 2) + 10)^2, in input order");
+  Check(with_co_await == expected, "co_await: ((x * 2) + 10)^2, in input order");
+  Notice("no loop waits between stages: each item moves on as soon as its own stage is done, "
+         "and Collect gives the results in input order, not completion order.");
 }
 
 // seed 004: "Pattern 2: Map-Reduce" on a process pool.
@@ -377,6 +409,8 @@ std::vector<Section> PatternsSections() {
       {"first_completed", "Wait with kFirstCompleted, then cancel the rest",
        FirstCompletedThenCancel},
       {"pipeline", "pattern: a pipeline of stages", Pipeline},
+      {"pipeline_then", "pattern: the pipeline with ThenValue and with co_await",
+       PipelineThen},
       {"map_reduce", "pattern: map-reduce on a process pool", MapReduce},
       {"rate_limited", "pattern: a rate-limited executor", RateLimited},
       {"retry", "pattern: retry inside a task", Retry},
