@@ -30,8 +30,9 @@ namespace {
 
 std::vector<cf::tour::Section> AllSections() {
   std::vector<cf::tour::Section> all;
-  for (auto part : {cf::tour::BasicsSections, cf::tour::ProcessesSections,
-                    cf::tour::PatternsSections}) {
+  for (auto part : {cf::tour::BasicsSections, cf::tour::ErrorsSections,
+                    cf::tour::ProcessesSections, cf::tour::PatternsSections,
+                    cf::tour::ProgramsSections}) {
     for (const cf::tour::Section& s : part()) all.push_back(s);
   }
   return all;

@@ -34,9 +34,11 @@ struct Section {
 };
 
 // The sections of each file, in tour order.
-std::vector<Section> BasicsSections();     // basics.cc: threads, futures, waiting, errors
+std::vector<Section> BasicsSections();     // basics.cc: threads, futures, waiting, callbacks
+std::vector<Section> ErrorsSections();     // errors.cc: errors, timeouts, lifetime, options
 std::vector<Section> ProcessesSections();  // processes.cc: ProcessPoolExecutor, CPU-bound work
-std::vector<Section> PatternsSections();   // patterns.cc: the tutorials' patterns and programs
+std::vector<Section> PatternsSections();   // patterns.cc: the tutorials' patterns
+std::vector<Section> ProgramsSections();   // programs.cc: the tutorials' small programs
 
 // One tutorial second, scaled down.
 inline constexpr absl::Duration kTutorialSecond = absl::Milliseconds(40);
