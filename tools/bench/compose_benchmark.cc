@@ -59,6 +59,7 @@
 #include "cf/core/coroutine.h"
 #include "cf/core/future.h"
 #include "cf/thread_pool/thread_pool_executor.h"
+#include "tools/bench/bench_support.h"
 
 namespace {
 
@@ -289,67 +290,38 @@ void Register() {
       ->Unit(benchmark::kMillisecond);
 }
 
-// Prints the usual console output and keeps each benchmark's median (or only run).
-class SummaryReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type != Run::RT_Iteration && !median) continue;
-      Entry& e = rates_[run.run_name.function_name];
-      if (e.from_median && !median) continue;
-      e.from_median = median;
-      const auto it = run.counters.find("items_per_second");
-      if (it != run.counters.end()) e.rate = it->second.value;
-    }
-    ConsoleReporter::ReportRuns(runs);
+// cf's time per item and its advantage over Boost.Thread, from this run.
+void PrintSummary(const cf::bench::MedianReporter& reporter) {
+  std::printf("\nSummary (this run; medians when repeated; cf x = cf's advantage, > 1 is "
+              "better)\n");
+  std::printf("%-16s %22s %22s %10s\n", "scenario", "cf (ns each)", "Boost.Thread (ns each)",
+              "cf x");
+  for (const char* s : {"InlineChain", "FanOut", "CoAwaitReady", "CoAwaitPending"}) {
+    const double cf =
+        reporter.Counter(std::string("BM_Compose_") + s + "_Cf", "items_per_second");
+    const double boost =
+        reporter.Counter(std::string("BM_Compose_") + s + "_Boost", "items_per_second");
+    const std::string cf_s = cf > 0 ? absl::StrFormat("%.1f", 1e9 / cf) : "-";
+    const std::string boost_s = boost > 0 ? absl::StrFormat("%.1f", 1e9 / boost) : "-";
+    const std::string x = cf > 0 && boost > 0 ? absl::StrFormat("%.1fx", cf / boost) : "-";
+    std::printf("%-16s %22s %22s %10s\n", s, cf_s.c_str(), boost_s.c_str(), x.c_str());
   }
-
-  void PrintSummary() const {
-    std::printf("\nSummary (this run; medians when repeated; cf x = cf's advantage, > 1 is "
-                "better)\n");
-    std::printf("%-16s %22s %22s %10s\n", "scenario", "cf (ns each)", "Boost.Thread (ns each)",
-                "cf x");
-    for (const char* s : {"InlineChain", "FanOut", "CoAwaitReady", "CoAwaitPending"}) {
-      const double cf = Rate(std::string("BM_Compose_") + s + "_Cf");
-      const double boost = Rate(std::string("BM_Compose_") + s + "_Boost");
-      const std::string cf_s = cf > 0 ? absl::StrFormat("%.1f", 1e9 / cf) : "-";
-      const std::string boost_s = boost > 0 ? absl::StrFormat("%.1f", 1e9 / boost) : "-";
-      const std::string x = cf > 0 && boost > 0 ? absl::StrFormat("%.1fx", cf / boost) : "-";
-      std::printf("%-16s %22s %22s %10s\n", s, cf_s.c_str(), boost_s.c_str(), x.c_str());
-    }
-    std::printf("(Boost.Thread has no coroutine support: no peer for the co_await rows.)\n");
-  }
-
- private:
-  struct Entry {
-    double rate = 0;
-    bool from_median = false;
-  };
-  double Rate(const std::string& name) const {
-    const auto it = rates_.find(name);
-    return it == rates_.end() ? 0 : it->second.rate;
-  }
-  std::map<std::string, Entry> rates_;
-};
+  std::printf("(Boost.Thread has no coroutine support: no peer for the co_await rows.)\n");
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> args(argv, argv + argc);
   // --cf_smoke is this binary's own flag: take it out before Google Benchmark reads the rest.
-  const auto smoke_end = std::remove_if(args.begin() + 1, args.end(),
-                                        [](const char* a) { return std::string(a) == kSmokeFlag; });
-  smoke = smoke_end != args.end();
-  args.erase(smoke_end, args.end());
+  smoke = cf::bench::TakeFlag(args, kSmokeFlag);
   Register();
   int args_count = static_cast<int>(args.size());
   benchmark::Initialize(&args_count, args.data());
   if (benchmark::ReportUnrecognizedArguments(args_count, args.data())) return 1;
-  SummaryReporter reporter;
+  cf::bench::MedianReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  reporter.PrintSummary();
+  PrintSummary(reporter);
   benchmark::Shutdown();
   return 0;
 }
