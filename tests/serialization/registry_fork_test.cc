@@ -2,7 +2,9 @@
 // writer lock. A process pool's kFork worker is such a child: it looks its tasks up by name and
 // describes their exceptions, and a lookup that took a lock held at fork() would hang it forever.
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +24,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/internal/exception_registry.h"
@@ -84,19 +85,27 @@ std::string RunInForkedChild(const std::function<int()>& child) {
     }
     _exit(code);
   }
-  const absl::Time deadline = absl::Now() + kChildLimit;
+  // Waits on the child's pidfd, bounded by kChildLimit: no polling loop.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return absl::StrCat("pidfd_open failed: errno ", errno);
+  }
+  pollfd p{pidfd, POLLIN, 0};
+  int ready;
+  do {
+    ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(kChildLimit)));
+  } while (ready < 0 && errno == EINTR);
+  close(pidfd);
   int status = 0;
-  for (;;) {
-    const pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0 && errno != EINTR) return absl::StrCat("waitpid failed: errno ", errno);
-    if (absl::Now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return absl::StrCat("hung: still running after ", absl::FormatDuration(kChildLimit),
-                          ", killed");
-    }
-    absl::SleepFor(absl::Milliseconds(5));
+  if (ready != 1) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return absl::StrCat("hung: still running after ", absl::FormatDuration(kChildLimit),
+                        ", killed");
+  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
   return absl::StrCat("killed by signal ", WTERMSIG(status));
