@@ -68,7 +68,7 @@ class AnyFuture {
 
   bool valid() const { return state_ != nullptr; }
   bool Done() const { return checked("Done")->done(); }
-  bool Running() const { return checked("Running")->code() == internal::StateCode::kRunning; }
+  bool Running() const { return checked("Running")->running(); }
   bool Cancelled() const { return checked("Cancelled")->cancelled(); }
   FutureState state() const { return checked("state")->public_state(); }
   bool Cancel() const { return checked("Cancel")->Cancel(); }

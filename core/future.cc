@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cf/core/internal/shared_state.h"
@@ -87,6 +88,37 @@ void ReportCallbackException(const AnyFuture& future, std::exception_ptr error) 
 
 void ReportDetachedException(std::exception_ptr error, const char* origin) {
   Report(AnyFuture(), error, origin);
+}
+
+namespace {
+
+// AnyFuture::AddDoneCallback's node: the callable, called with an untyped handle.
+class AnyCallback final : public CallbackNode {
+ public:
+  explicit AnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) : fn_(std::move(fn)) {}
+
+  void OnDone(StateBase* state) noexcept override {
+    {
+      const AnyFuture self = FutureAccess::FromState(state);
+      try {
+        fn_(self);
+      } catch (...) {
+        ReportCallbackException(self, std::current_exception());
+      }
+    }
+    delete this;
+  }
+  void Drop() noexcept override { delete this; }
+
+ private:
+  absl::AnyInvocable<void(const AnyFuture&)> fn_;
+};
+
+}  // namespace
+
+// Declared in shared_state.h; defined here, where AnyFuture is complete.
+void StateBase::AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) {
+  AddCallbackNode(new AnyCallback(std::move(fn)));
 }
 
 }  // namespace internal

@@ -103,7 +103,7 @@ class Future {
 
   // Python's done(), running(), cancelled(). Never block.
   bool Done() const { return checked("Done")->done(); }
-  bool Running() const { return checked("Running")->code() == internal::StateCode::kRunning; }
+  bool Running() const { return checked("Running")->running(); }
   bool Cancelled() const { return checked("Cancelled")->cancelled(); }
   FutureState state() const { return checked("state")->public_state(); }
 
@@ -164,9 +164,13 @@ class Future {
     return checked("Wait")->WaitFor(timeout.duration());
   }
 
-  // See "Callbacks" above.
-  void AddDoneCallback(absl::AnyInvocable<void(const Future<T>&)> fn) const {
-    checked("AddDoneCallback")->AddCallback(std::move(fn));
+  // See "Callbacks" above. fn (callable as fn(const Future<T>&)) is decay-copied into the
+  // callback's node: one allocation.
+  template <typename F>
+  void AddDoneCallback(F&& fn) const {
+    static_assert(std::is_invocable_v<std::decay_t<F>&, const Future<T>&>,
+                  "AddDoneCallback(fn): fn must be callable with a const cf::Future<T>&");
+    checked("AddDoneCallback")->AddCallback(std::forward<F>(fn));
   }
 
   // Continuations (docs/semantics.md §1.9). Then(fn): fn(const Future<T>&) once done, whatever
@@ -337,45 +341,34 @@ struct FutureAccess {
   }
 };
 
-template <typename T>
-void SharedState<T>::AddCallback(Callback fn) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (!DoneLocked()) {
-      callbacks_.push_back(std::move(fn));
-      NoteCallbackQueuedLocked();
-      return;
+// A done-callback's node: the decayed callable, called with a handle to the future.
+template <typename T, typename F>
+class FnCallback final : public CallbackNode {
+ public:
+  template <typename FF>
+  explicit FnCallback(FF&& fn) : fn_(std::forward<FF>(fn)) {}
+
+  void OnDone(StateBase* state) noexcept override {
+    {
+      const Future<T> self = FutureAccess::FromTypedState(static_cast<SharedState<T>*>(state));
+      try {
+        fn_(self);
+      } catch (...) {
+        ReportCallbackException(AnyFuture(self), std::current_exception());
+      }
     }
+    delete this;
   }
-  Invoke(fn);
-}
+  void Drop() noexcept override { delete this; }
+
+ private:
+  F fn_;
+};
 
 template <typename T>
-void SharedState<T>::AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) {
-  AddCallback([fn = std::move(fn)](const Future<T>& f) mutable { fn(AnyFuture(f)); });
-}
-
-template <typename T>
-void SharedState<T>::RunCallbacks() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  // Runs once, in the thread that made the state done, after it released mu_. AddCallback only
-  // appends while the state is not done, so every append happened-before that thread's
-  // completion (both under mu_), and nothing touches callbacks_ any more: no lock needed, which
-  // keeps mu_ free for the waiters that the completion just woke.
-  if (callbacks_.empty()) return;
-  std::vector<Callback> callbacks;
-  callbacks.swap(callbacks_);
-  for (Callback& fn : callbacks) Invoke(fn);
-  NoteCallbacksRan();  // an rvalue Result() may now move the value out
-}
-
-template <typename T>
-void SharedState<T>::Invoke(Callback& fn) {
-  Future<T> self(this);
-  try {
-    fn(self);
-  } catch (...) {
-    ReportCallbackException(AnyFuture(self), std::current_exception());
-  }
+template <typename F>
+void SharedState<T>::AddCallback(F&& fn) {
+  AddCallbackNode(new FnCallback<T, std::decay_t<F>>(std::forward<F>(fn)));
 }
 
 }  // namespace internal

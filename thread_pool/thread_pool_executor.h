@@ -208,6 +208,7 @@ class ThreadPoolExecutor {
 
  private:
   friend class internal::ThreadPoolExecutorPeer;
+  friend struct internal::TaskPusher<ThreadPoolExecutor>;
 
   // Map over one range or several zipped (cf/core/internal/map.h).
   template <typename F, typename... Ranges>
@@ -243,6 +244,14 @@ class ThreadPoolExecutor {
 
   std::shared_ptr<internal::WorkerPool> pool_;
 };
+
+namespace internal {
+// Continuations on a thread pool (Future<T>::Then(pool, fn)) are queued as they are.
+template <>
+struct TaskPusher<ThreadPoolExecutor> {
+  static void Push(ThreadPoolExecutor& executor, Task* task) { executor.pool_->Push(task); }
+};
+}  // namespace internal
 
 }  // namespace cf
 

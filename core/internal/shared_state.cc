@@ -58,8 +58,10 @@ std::string ExceptionMessage(const std::exception_ptr& error) {
 FutureState StateBase::public_state() const {
   switch (code()) {
     case StateCode::kPending:
+    case StateCode::kFinishingFromPending:
       return FutureState::kPending;
     case StateCode::kRunning:
+    case StateCode::kFinishingFromRunning:
       return FutureState::kRunning;
     case StateCode::kCancelled:
     case StateCode::kCancelledAndNotified:
@@ -73,8 +75,10 @@ FutureState StateBase::public_state() const {
 const char* StateBase::StateName() const {
   switch (code()) {
     case StateCode::kPending:
+    case StateCode::kFinishingFromPending:
       return "PENDING";
     case StateCode::kRunning:
+    case StateCode::kFinishingFromRunning:
       return "RUNNING";
     case StateCode::kCancelled:
       return "CANCELLED";
@@ -91,8 +95,10 @@ std::string StateBase::DebugString() const {
   const void* self = this;
   switch (c) {
     case StateCode::kPending:
+    case StateCode::kFinishingFromPending:
       return absl::StrFormat("<Future at %p state=pending>", self);
     case StateCode::kRunning:
+    case StateCode::kFinishingFromRunning:
       return absl::StrFormat("<Future at %p state=running>", self);
     case StateCode::kCancelled:
     case StateCode::kCancelledAndNotified:
@@ -116,6 +122,7 @@ bool StateBase::WaitFor(absl::Duration timeout) const {
   if (done()) return true;
   if (timeout <= absl::ZeroDuration()) return false;
   absl::MutexLock lock(&mu_);
+  NoteWaiterLocked();
   if (timeout == absl::InfiniteDuration()) {
     mu_.Await(absl::Condition(this, &StateBase::DoneLocked));
     return true;
@@ -166,13 +173,51 @@ void StateBase::AwaitCallbacks() const {
   absl::MutexLock lock(&mu_);
   // From a callback of this future: the others wait for us, so waiting would deadlock. Its own
   // handle counts, so the value is copied (or, for a move-only type, refused) instead.
-  if (callbacks_thread_ == std::this_thread::get_id()) return;
+  if (callbacks_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
+  // Announced before the condition first reads the flag (see callback_awaiters_).
+  callback_awaiters_.fetch_add(1, std::memory_order_seq_cst);
   mu_.Await(absl::Condition(this, &StateBase::CallbacksRanLocked));
+  callback_awaiters_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void StateBase::NoteCallbacksRan() {
-  absl::MutexLock lock(&mu_);
-  callbacks_pending_.store(false, std::memory_order_release);
+void StateBase::RunCallbacks(CallbackNode* list) {
+  if (list == nullptr) return;
+  // Detached under mu_ by PublishLocked; nothing else reaches these nodes any more. Each
+  // node's OnDone may free the node (read `next` first) but not this state: the completing
+  // thread holds a reference.
+  while (list != nullptr) {
+    CallbackNode* next = list->next_callback;
+    list->OnDone(this);
+    list = next;
+  }
+  // An rvalue Result() may now move the value out. The lock only wakes one that waits.
+  callbacks_pending_.store(false, std::memory_order_seq_cst);
+  if (callback_awaiters_.load(std::memory_order_seq_cst) > 0) absl::MutexLock lock(&mu_);
+}
+
+void StateBase::AddCallbackNode(CallbackNode* node) {
+  CallbackNode* head = callbacks_.load(std::memory_order_acquire);
+  while (head != kClosedList) {
+    node->next_callback = head;
+    if (callbacks_.compare_exchange_weak(head, node, std::memory_order_release,
+                                         std::memory_order_acquire)) {
+      return;
+    }
+  }
+  // Closed: done, or a completion is between closing the list and publishing the code.
+  AwaitFinished();
+  node->OnDone(this);
+}
+
+StateBase::~StateBase() {
+  // Only a state that never became done still has nodes (done closes the list).
+  CallbackNode* node = callbacks_.load(std::memory_order_acquire);
+  if (node == kClosedList) return;
+  while (node != nullptr) {
+    CallbackNode* next = node->next_callback;
+    node->Drop();
+    node = next;
+  }
 }
 
 bool StateBase::WaitUntil(absl::Time deadline) const {
@@ -180,14 +225,65 @@ bool StateBase::WaitUntil(absl::Time deadline) const {
   if (deadline == absl::InfiniteFuture()) return WaitFor(absl::InfiniteDuration());
   if (deadline <= absl::Now()) return false;
   absl::MutexLock lock(&mu_);
+  NoteWaiterLocked();
   return mu_.AwaitWithDeadline(absl::Condition(this, &StateBase::DoneLocked), deadline);
 }
 
-void StateBase::PublishLocked(StateCode code) {
-  if (callbacks_pending_.load(std::memory_order_relaxed)) {
-    callbacks_thread_ = std::this_thread::get_id();  // RunCallbacks follows in this thread
+bool StateBase::ClaimFinish(StateCode* from) {
+  StateCode c = code_.load(std::memory_order_relaxed);
+  while (c == StateCode::kPending || c == StateCode::kRunning) {
+    const StateCode claimed = c == StateCode::kPending ? StateCode::kFinishingFromPending
+                                                       : StateCode::kFinishingFromRunning;
+    if (code_.compare_exchange_weak(c, claimed, std::memory_order_acquire,
+                                    std::memory_order_relaxed)) {
+      *from = c;
+      return true;
+    }
   }
-  code_.store(code, std::memory_order_release);
+  return false;  // done, or another completion holds the claim
+}
+
+CallbackNode* StateBase::PublishFinished() {
+  // The list is closed and marked pending before the code is published, so whoever sees the
+  // state done also sees that its callbacks are pending (AwaitCallbacks).
+  CallbackNode* callbacks = DetachCallbacks();
+  code_.store(StateCode::kFinished, std::memory_order_seq_cst);
+  if (has_waiters_.load(std::memory_order_seq_cst)) {
+    absl::MutexLock lock(&mu_);  // its release re-evaluates the waiters' conditions
+    NotifyWaitersLocked();
+  }
+  return callbacks;
+}
+
+bool StateBase::TryCancelLocked(StateCode& found, CallbackNode** list) {
+  found = StateCode::kPending;
+  if (!code_.compare_exchange_strong(found, StateCode::kCancelled, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+    return false;
+  }
+  // A cancelled state has no value to take, so the list may close after the code changed.
+  *list = DetachCallbacks();
+  NotifyWaitersLocked();
+  return true;
+}
+
+CallbackNode* StateBase::DetachCallbacks() {
+  CallbackNode* node = callbacks_.exchange(kClosedList, std::memory_order_acq_rel);
+  if (node == nullptr) return nullptr;
+  // RunCallbacks follows in this thread.
+  callbacks_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  callbacks_pending_.store(true, std::memory_order_relaxed);
+  CallbackNode* in_order = nullptr;  // the list is newest first: reverse it
+  while (node != nullptr) {
+    CallbackNode* next = node->next_callback;
+    node->next_callback = in_order;
+    in_order = node;
+    node = next;
+  }
+  return in_order;
+}
+
+void StateBase::NotifyWaitersLocked() {
   // A done future never notifies again, so each waiter is told once and unlinked here.
   WaiterNode* node = waiters_;
   waiters_ = nullptr;
@@ -201,49 +297,61 @@ void StateBase::PublishLocked(StateCode code) {
 }
 
 bool StateBase::Cancel() {
+  CallbackNode* callbacks = nullptr;
+  StateCode c;
+  bool cancelled;
   {
     absl::MutexLock lock(&mu_);
-    const StateCode c = code_.load(std::memory_order_relaxed);
-    if (c == StateCode::kCancelled || c == StateCode::kCancelledAndNotified) return true;
-    if (c != StateCode::kPending) return false;
-    PublishLocked(StateCode::kCancelled);
+    cancelled = TryCancelLocked(c, &callbacks);
   }
-  RunCallbacks();
-  return true;
+  if (cancelled) {
+    RunCallbacks(callbacks);
+    return true;
+  }
+  if (Finishing(c)) {
+    AwaitFinished();  // so that a false answer comes with Done() true, as for a finished one
+    return false;
+  }
+  return c == StateCode::kCancelled || c == StateCode::kCancelledAndNotified;
 }
 
 bool StateBase::RequestStop() {
-  bool running;
+  CallbackNode* callbacks = nullptr;
+  StateCode c;
+  bool cancelled;
   {
     absl::MutexLock lock(&mu_);
-    const StateCode c = code_.load(std::memory_order_relaxed);
-    running = c == StateCode::kRunning;
-    if (c == StateCode::kPending) {
-      PublishLocked(StateCode::kCancelled);
-    } else if (!running) {
-      return false;  // done
-    }
+    cancelled = TryCancelLocked(c, &callbacks);
   }
-  // Signalled outside mu_: a token runs its std::stop_callbacks, which may use the future. The
-  // work may finish meanwhile; the state (with a task's stop source) lives on through the
-  // caller's handle.
-  if (running) return RequestStopRunning();
-  RunCallbacks();
-  return true;
+  if (cancelled) {
+    RunCallbacks(callbacks);
+    return true;
+  }
+  // Running: signalled outside mu_, since a token runs its std::stop_callbacks, which may use
+  // the future. The work may finish meanwhile; the state (with a task's stop source) lives on
+  // through the caller's handle.
+  if (c == StateCode::kRunning) return RequestStopRunning();
+  if (Finishing(c)) AwaitFinished();
+  return false;  // done: nothing to stop
+}
+
+void StateBase::AwaitFinished() const {
+  // A completion between its claim and its publication only constructs the value and
+  // publishes it, so this wait is short.
+  while (!done()) std::this_thread::yield();
 }
 
 bool StateBase::SetRunningOrNotifyCancel() {
-  {
-    absl::MutexLock lock(&mu_);
-    const StateCode c = code_.load(std::memory_order_relaxed);
-    if (c == StateCode::kPending) {
-      code_.store(StateCode::kRunning, std::memory_order_release);
-      return true;
-    }
-    if (c == StateCode::kCancelled) {
-      code_.store(StateCode::kCancelledAndNotified, std::memory_order_release);
-      return false;
-    }
+  StateCode c = StateCode::kPending;
+  if (code_.compare_exchange_strong(c, StateCode::kRunning, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+    return true;
+  }
+  // Done states are final, and only this call leaves kCancelled.
+  if (c == StateCode::kCancelled &&
+      code_.compare_exchange_strong(c, StateCode::kCancelledAndNotified,
+                                    std::memory_order_acq_rel, std::memory_order_acquire)) {
+    return false;
   }
   throw InvalidStateError(absl::StrCat("Future in unexpected state: ", StateName(), ": ",
                                        DebugString()));
@@ -259,18 +367,16 @@ bool StateBase::TrySetError(std::exception_ptr error) {
         "SetException needs an exception: pass std::current_exception() or "
         "std::make_exception_ptr(...), not a null std::exception_ptr");
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (!FinishableLocked()) return false;
-    error_ = std::move(error);
-    PublishLocked(StateCode::kFinished);
-  }
-  RunCallbacks();
+  StateCode from;
+  if (!ClaimFinish(&from)) return false;
+  error_ = std::move(error);
+  RunCallbacks(PublishFinished());
   return true;
 }
 
 bool StateBase::AddWaiter(WaiterNode* node) {
   absl::MutexLock lock(&mu_);
+  NoteWaiterLocked();
   if (DoneLocked()) return false;
   node->prev = nullptr;
   node->next = waiters_;

@@ -3,15 +3,19 @@
 // Not part of the public API: use cf/core/future.h.
 //
 // StateBase holds everything that does not depend on the result type: the intrusive
-// reference count, the mutex, the state code, the stored exception and the list of waiters that
-// Wait()/AsCompleted() install. SharedState<T> adds the value slot and the typed callbacks, so a
-// future costs exactly one allocation (callbacks and waiters allocate only when used).
+// reference count, the mutex, the state code, the stored exception, the list of waiters that
+// Wait()/AsCompleted() install and the intrusive list of done-callbacks (CallbackNode). SharedState<T>
+// adds the value slot, so a future costs exactly one allocation; a done-callback costs one
+// more (its node), and a continuation (Then) none: its result's state is its node.
 //
 // State codes (Python's names in brackets):
 //
 //   kPending ──SetRunningOrNotifyCancel()──► kRunning ──SetValue/SetError──► kFinished
 //      │  └──────────────SetValue/SetError────────────────────────────────► kFinished
 //      └──Cancel()──► kCancelled ──SetRunningOrNotifyCancel()──► kCancelledAndNotified
+//
+// SetValue/SetError pass through kFinishingFromPending/kFinishingFromRunning while they store
+// the outcome (a claim, so that a racing Cancel() sees the future as no longer pending).
 //
 // kCancelled, kCancelledAndNotified and kFinished are "done" and final. Unlike CPython, waiters
 // (Wait, AsCompleted) and blocked Result() calls are woken by Cancel() itself (docs/semantics.md
@@ -25,10 +29,16 @@
 // atomic word, which makes that check race-free: no handle can appear between the check and the
 // mark without seeing the mark.
 //
-// Thread safety: every member function may be called from any thread. Transitions happen under
-// mu_. The state code is also published with release ordering after the value or exception is
-// stored, so readers that load it with acquire ordering (Done(), Result() fast paths) see the
-// value without taking the lock. Callbacks run outside mu_, exactly once, in registration order,
+// Thread safety: every member function may be called from any thread. The hot transitions take
+// no lock: kPending → kRunning (SetRunningOrNotifyCancel) and the completion's claim are
+// compare-and-swaps on the code, and the callback list is an atomic stack. Cancel() and
+// RequestStop() move kPending → kCancelled by a compare-and-swap under mu_ (whoever loses sees
+// the other's state). mu_ guards the waiters (Wait, AsCompleted, blocked Result() calls): a
+// completion takes it only if someone ever waited (has_waiters_, announced under mu_ before
+// the waiter checks the code; both sides sequentially consistent, so either the waiter sees
+// the state done or the completion sees the waiter). The state code is published with release
+// ordering after the value or exception is stored, so readers that load it with acquire
+// ordering (Done(), Result() fast paths) see the value without taking the lock. Callbacks run outside mu_, exactly once, in registration order,
 // in the thread that completed or cancelled the future (or immediately in the caller of
 // AddCallback when already done).
 #ifndef CF_CORE_INTERNAL_SHARED_STATE_H_
@@ -43,13 +53,13 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
+#include "cf/core/internal/callback_node.h"
 
 namespace cf {
 
@@ -64,6 +74,10 @@ namespace internal {
 enum class StateCode : uint8_t {
   kPending,
   kRunning,
+  // A completion has claimed the state and is storing the outcome (not done yet; public
+  // state as before the claim).
+  kFinishingFromPending,
+  kFinishingFromRunning,
   kCancelled,
   kCancelledAndNotified,
   kFinished,
@@ -138,6 +152,10 @@ class StateBase {
 
   StateCode code() const { return code_.load(std::memory_order_acquire); }
   bool done() const { return code() >= StateCode::kCancelled; }
+  bool running() const {
+    const StateCode c = code();
+    return c == StateCode::kRunning || c == StateCode::kFinishingFromRunning;
+  }
   bool cancelled() const {
     const StateCode c = code();
     return c == StateCode::kCancelled || c == StateCode::kCancelledAndNotified;
@@ -184,23 +202,29 @@ class StateBase {
   const char* StateName() const;
 
   virtual const std::type_info& result_type() const = 0;
-  // Registers a type-erased callback (AnyFuture::AddDoneCallback).
-  virtual void AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) = 0;
+
+  // Registers `node` (which the caller gives up): queued while the future is not done — its
+  // OnDone then runs in the completing thread, after every node queued before it — or, when
+  // it is done already, OnDone runs at once in this thread.
+  void AddCallbackNode(CallbackNode* node);
+  // A type-erased callback (AnyFuture::AddDoneCallback).
+  void AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn);
 
  protected:
   StateBase() = default;
-  virtual ~StateBase() = default;
+  // A state destroyed without ever being done (its producer discarded it unrun) drops the
+  // nodes still queued.
+  virtual ~StateBase();
 
-  // Completion protocol for subclasses, with mu_ held: check FinishableLocked(), store the
-  // value or error_, then PublishLocked(code) — which stores the code with release ordering
-  // and notifies waiters. Callbacks run after mu_ is released (RunCallbacks).
-  bool FinishableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const StateCode c = code_.load(std::memory_order_relaxed);
-    return c == StateCode::kPending || c == StateCode::kRunning;
-  }
-  void PublishLocked(StateCode code) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Completion protocol for subclasses, without a lock: ClaimFinish(&from) — false when done
+  // or claimed already; then store the value or error_ (if that throws: UnclaimFinish(from));
+  // then RunCallbacks(PublishFinished()) — which closes the callback list, publishes kFinished
+  // with release ordering and wakes the waiters, and then runs the callbacks in this thread.
+  bool ClaimFinish(StateCode* from);
+  void UnclaimFinish(StateCode from) { code_.store(from, std::memory_order_release); }
+  CallbackNode* PublishFinished();
   bool DoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return code_.load(std::memory_order_relaxed) >= StateCode::kCancelled;
+    return code_.load(std::memory_order_seq_cst) >= StateCode::kCancelled;
   }
   [[noreturn]] void ThrowInvalidState() const;
 
@@ -209,18 +233,12 @@ class StateBase {
   // was seen running, from any thread, without mu_. The default: no token, false.
   virtual bool RequestStopRunning() { return false; }
 
-  // Runs the pending callbacks; called once, by the thread that made the state done, after it
-  // released mu_.
-  virtual void RunCallbacks() = 0;
-  // A callback was queued (AddCallback on a state not yet done).
-  void NoteCallbackQueuedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    callbacks_pending_.store(true, std::memory_order_relaxed);
-  }
-  // The queued callbacks have all run (RunCallbacks, when there were any).
-  void NoteCallbacksRan();
+  // Runs the callbacks PublishFinished (or a cancellation) detached (nullptr: none), in order;
+  // called once, by the thread that made the state done, without mu_.
+  void RunCallbacks(CallbackNode* list);
 
   mutable absl::Mutex mu_;
-  std::exception_ptr error_;  // written once under mu_ before code_ becomes kFinished
+  std::exception_ptr error_;  // written once, by the claiming completion, before kFinished
 
  private:
   // refs_: bits 0-31 count every reference, bits 32-62 the handles among them, bit 63 is the
@@ -234,16 +252,47 @@ class StateBase {
     if (((refs_.fetch_sub(n, std::memory_order_acq_rel) - n) & kRefMask) == 0) delete this;
   }
   bool CallbacksRanLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !callbacks_pending_.load(std::memory_order_relaxed);
+    return !callbacks_pending_.load(std::memory_order_seq_cst);
   }
+  // Cancel() and RequestStop() on a pending state, with mu_ held: kPending → kCancelled by a
+  // compare-and-swap (an executor may be starting it without the lock). Returns the detached
+  // callback list through *list and true, or false with the state it found (kRunning).
+  bool TryCancelLocked(StateCode& found, CallbackNode** list) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Closes the callback list (later AddCallbackNode calls run their node at once) and returns
+  // its nodes in registration order; marks them pending for AwaitCallbacks. Called once, by
+  // the thread that makes the state done, before it publishes the code.
+  CallbackNode* DetachCallbacks();
+  static bool Finishing(StateCode c) {
+    return c == StateCode::kFinishingFromPending || c == StateCode::kFinishingFromRunning;
+  }
+  // Waits out a completion that has claimed the state (ClaimFinish) until it is published.
+  void AwaitFinished() const;
+  // Announces a waiter (with mu_ held, before it checks the code): see has_waiters_.
+  void NoteWaiterLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    has_waiters_.store(true, std::memory_order_seq_cst);
+  }
+  // Wakes and unlinks the waiters of a state that just became done.
+  void NotifyWaitersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable std::atomic<uint64_t> refs_{kRef};
   std::atomic<StateCode> code_{StateCode::kPending};
-  // Queued callbacks not yet all run: set under mu_ before completion (so a thread that saw the
-  // completion sees it), cleared under mu_ by callbacks_thread_ once they ran.
+  // Someone waited on this state at some point (sticky): a completion then takes mu_ to wake
+  // and unlink the waiters.
+  mutable std::atomic<bool> has_waiters_{false};
+  // Queued callbacks not yet all run: set before completion publishes the code (so a thread
+  // that saw the completion sees it), cleared by callbacks_thread_ once they ran — without mu_
+  // unless an rvalue Result() waits for it (callback_awaiters_; both sides use sequentially
+  // consistent accesses, so either the waiter sees the flag cleared or the clearing thread
+  // sees the waiter and takes mu_ to wake it).
   std::atomic<bool> callbacks_pending_{false};
-  std::thread::id callbacks_thread_ ABSL_GUARDED_BY(mu_);  // the thread that runs them
+  mutable std::atomic<int> callback_awaiters_{0};
+  std::atomic<std::thread::id> callbacks_thread_;  // the thread that runs them
   WaiterNode* waiters_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // Done-callbacks, newest first, pushed without mu_ (a compare-and-swap). Completion swaps in
+  // kClosedList just before it publishes the code, so an AddCallbackNode that finds the list
+  // closed waits (a few instructions) until the state is done and then runs its node at once.
+  static inline CallbackNode* const kClosedList = reinterpret_cast<CallbackNode*>(uintptr_t{1});
+  std::atomic<CallbackNode*> callbacks_{nullptr};
 };
 
 // The value slot: raw storage so T needs no default constructor; void has none.
@@ -277,8 +326,6 @@ class ValueSlot<void> {
 template <typename T>
 class SharedState : public StateBase {
  public:
-  using Callback = absl::AnyInvocable<void(const Future<T>&)>;
-
   SharedState() = default;
 
   // Stores the result; InvalidStateError when already finished or cancelled.
@@ -288,13 +335,19 @@ class SharedState : public StateBase {
   }
   template <typename... A>
   bool TrySetValue(A&&... args) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!FinishableLocked()) return false;
+    StateCode from;
+    if (!ClaimFinish(&from)) return false;
+    if constexpr (std::is_void_v<T> || std::is_nothrow_constructible_v<T, A&&...>) {
       slot_.Emplace(std::forward<A>(args)...);
-      PublishLocked(StateCode::kFinished);
+    } else {
+      try {
+        slot_.Emplace(std::forward<A>(args)...);
+      } catch (...) {
+        UnclaimFinish(from);  // still pending (or running): the caller may store an error
+        throw;
+      }
     }
-    RunCallbacks();
+    RunCallbacks(PublishFinished());
     return true;
   }
 
@@ -335,18 +388,15 @@ class SharedState : public StateBase {
     ThrowValueTaken();
   }
 
-  // Runs fn now (in this thread) if done, else queues it.
-  void AddCallback(Callback fn);
+  // Runs fn(const Future<T>&) now (in this thread) if done, else queues it (one allocation:
+  // its node). Defined in cf/core/future.h.
+  template <typename F>
+  void AddCallback(F&& fn);
 
   const std::type_info& result_type() const override { return typeid(T); }
-  void AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) override;
 
  private:
-  void RunCallbacks() override;
-  void Invoke(Callback& fn);
-
   ValueSlot<T> slot_;
-  std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace internal

@@ -1,55 +1,107 @@
 // cf/core/internal/then.h — the templates behind Future<T>::Then and Future<T>::ThenValue.
 //
 // Not part of the public API: included at the end of cf/core/future.h, which documents the
-// members. Each continuation is a done-callback on the source future (AddDoneCallback) that
-// owns the Promise<U> of the result and the decayed copy of fn.
+// members.
+//
+// One allocation per link: a continuation is a ThenState, which is at once
+//   * the shared state of its result (a SharedState<U>: the Future<U> that Then returns),
+//   * the done-callback node on its source (a ContinuationNode in the source's list), and
+//   * the item queued on this thread's trampoline once the source is done (the same node),
+// and it holds fn. Its producer reference (the one a Promise would hold) belongs to the link
+// itself and is dropped once fn ran (or the link was given up), which frees the link as soon as
+// nobody holds its result.
+//
+//   source done ──OnDone──► takes a handle to the source ──RunOrQueue──►
+//     inline form:    Execute: result running (unless cancelled) → fn → result completed
+//     executor form:  Dispatch: executor.Post(RunOnExecutor) (else Submit) ─► on the executor:
+//                     RunOrQueue → Execute
+//   Execute/refusal ──► fn and the source handle released, producer reference dropped
 //
 // Trampoline: a continuation that runs inline completes its result, which runs the result's
 // own callbacks (the next link of a chain) in the same thread. To keep the stack flat for long
-// chains, RunContinuation runs its work at once only when this thread is not already running
-// one; otherwise it queues the work in a thread_local FIFO that the outermost call drains before
-// it returns. Each queued item owns its link (promise, fn, a handle to the source), and is
-// destroyed as soon as it ran, so a chain frees each link as it completes. The queue is
-// per-thread, so it needs no synchronisation.
+// chains, RunOrQueue runs a link at once only when this thread is not already running one;
+// otherwise it appends the link to a thread_local intrusive FIFO that the outermost call drains
+// before it returns. The queue is per-thread, so it needs no synchronisation, and queueing
+// allocates nothing. A queued link holds a handle to its source, so the source (and its value)
+// outlives it.
+//
+// Executor refusals: Post/Submit may refuse the work by throwing (cf::ShutdownError), or drop
+// it unrun later (Shutdown with cancel_futures) by destroying the callable. The callable owns
+// the link until it runs; destroyed unrun it fails the result with cf::BrokenPromise — unless
+// that happens inside the Post/Submit call that then throws, in which case the result fails
+// with what it threw (a thread_local marker tells the two apart: then.cc).
 #ifndef CF_CORE_INTERNAL_THEN_H_
 #define CF_CORE_INTERNAL_THEN_H_
 
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 
-#include "absl/functional/any_invocable.h"
 #include "cf/core/errors.h"
+#include "cf/core/internal/task.h"
 
 namespace cf {
 namespace internal {
 
-// This thread's trampoline (core/internal/then.cc): one per thread, shared by every
-// continuation type.
-struct ContinuationTrampoline {
-  bool active = false;
-  std::deque<absl::AnyInvocable<void() &&>> queue;
-};
-ContinuationTrampoline& ThisThreadTrampoline();
-// Runs the queued work until none is left, then marks the trampoline inactive.
-void DrainContinuations(ContinuationTrampoline& t) noexcept;
+// A link: the done-callback node on its source, which is also the item queued on this
+// thread's trampoline once the source is done (linked through next_callback, which the source
+// no longer uses by then).
+class ContinuationNode : public CallbackNode {
+ public:
+  // Runs the link's next step (then.h's ThenState): fn inline, or the hand-off to its executor,
+  // or — on the executor — fn.
+  virtual void RunQueued() noexcept = 0;
+  // The executor destroyed the work without running it.
+  virtual void DroppedUnrun() noexcept = 0;
 
-// Runs work() (which must not throw) now, or after the continuation this thread is running.
-template <typename W>
-void RunContinuation(W&& work) {
-  ContinuationTrampoline& t = ThisThreadTrampoline();
-  if (t.active) {
-    t.queue.emplace_back(std::forward<W>(work));
-    return;
+ protected:
+  ~ContinuationNode() = default;
+};
+
+// Runs c->RunQueued() now, or — when this thread is already running a continuation — right
+// after it, from the outermost call (core/internal/then.cc).
+void RunOrQueue(ContinuationNode* c) noexcept;
+
+// Called by the executor's callable when destroyed unrun: marks the link dropped if this
+// thread is inside its Dispatch (which then fails it), else calls DroppedUnrun().
+void NoteDropped(ContinuationNode* c) noexcept;
+
+// Dispatch's marker: set while this thread hands `link` to an executor.
+struct DispatchMarker {
+  const ContinuationNode* link;
+  bool dropped = false;
+  DispatchMarker* outer = nullptr;
+};
+// Installs / removes this thread's innermost marker.
+void PushDispatchMarker(DispatchMarker* marker) noexcept;
+void PopDispatchMarker(DispatchMarker* marker) noexcept;
+
+// What an executor runs: owns the link until called (move-only; Post takes it as it is).
+template <typename S>
+class RunOnExecutor {
+ public:
+  explicit RunOnExecutor(S* link) : link_(link) {}
+  RunOnExecutor(RunOnExecutor&& other) noexcept : link_(std::exchange(other.link_, nullptr)) {}
+  RunOnExecutor& operator=(RunOnExecutor&&) = delete;
+  ~RunOnExecutor() {
+    if (link_ != nullptr) NoteDropped(link_);
   }
-  t.active = true;
-  std::forward<W>(work)();
-  DrainContinuations(t);
-}
+  void operator()() noexcept { RunOrQueue(std::exchange(link_, nullptr)); }
+
+ private:
+  S* link_;
+};
+
+// The same, copyable, for executors whose Submit wants a copyable callable.
+template <typename S>
+struct SharedRunOnExecutor {
+  std::shared_ptr<RunOnExecutor<S>> run;
+  void operator()() const noexcept { (*run)(); }
+};
 
 // The result type of a continuation returning R: Future<V> is flattened to V.
 template <typename R>
@@ -65,87 +117,6 @@ struct ThenResultOf<Future<V>> {
 template <typename R>
 using ThenResult = typename ThenResultOf<std::remove_cvref_t<R>>::type;
 
-// The outcome of a done future `g` onto p (whose future is running or pending): the value
-// (copied), the exception, or cf::CancelledError for a cancelled g.
-template <typename U>
-void ForwardOutcome(Promise<U>& p, const Future<U>& g) noexcept {
-  try {
-    if (g.Cancelled()) {
-      p.TrySetException(std::make_exception_ptr(CancelledError()));
-    } else if (std::exception_ptr e = g.Exception(); e != nullptr) {
-      p.TrySetException(std::move(e));
-    } else if constexpr (std::is_void_v<U>) {
-      p.TrySetResult();
-    } else {
-      p.TrySetResult(g.Result());
-    }
-  } catch (...) {
-    p.TrySetException(std::current_exception());
-  }
-}
-
-// Calls call() and completes p with what it returns (or, for a future, with that future's
-// outcome once it is done) or with what it throws.
-template <typename U, typename Call>
-void CompleteWith(Promise<U>& p, Call&& call) noexcept {
-  using R = decltype(std::forward<Call>(call)());
-  try {
-    if constexpr (ThenResultOf<std::remove_cvref_t<R>>::kFlatten) {
-      std::remove_cvref_t<R> inner = std::forward<Call>(call)();
-      if (!inner.valid()) {
-        throw std::invalid_argument("a Then continuation returned an invalid cf::Future");
-      }
-      inner.AddDoneCallback(
-          [q = std::move(p)](const Future<U>& g) mutable { ForwardOutcome(q, g); });
-    } else if constexpr (std::is_void_v<R>) {
-      std::forward<Call>(call)();
-      p.TrySetResult();
-    } else {
-      p.TrySetResult(std::forward<Call>(call)());
-    }
-  } catch (...) {
-    if (p.valid()) p.TrySetException(std::current_exception());
-  }
-}
-
-// Then: fn(f) unless the result was cancelled first.
-template <typename U, typename T, typename Fn>
-void RunThen(Promise<U>& p, Fn& fn, const Future<T>& f) noexcept {
-  try {
-    if (!p.SetRunningOrNotifyCancel()) return;  // the result was cancelled: fn never runs
-  } catch (...) {
-    return;  // not pending (cannot happen: only this continuation completes p)
-  }
-  CompleteWith(p, [&]() -> decltype(auto) { return std::invoke(std::move(fn), f); });
-}
-
-// ThenValue: f's exception or cancellation passes through; otherwise fn(value) unless the
-// result was cancelled first.
-template <typename U, typename T, typename Fn>
-void RunThenValue(Promise<U>& p, Fn& fn, const Future<T>& f) noexcept {
-  try {
-    if (f.Cancelled()) {
-      p.TrySetException(std::make_exception_ptr(CancelledError()));
-      return;
-    }
-    if (std::exception_ptr e = f.Exception(); e != nullptr) {
-      p.TrySetException(std::move(e));
-      return;
-    }
-    if (!p.SetRunningOrNotifyCancel()) return;
-  } catch (...) {
-    if (!p.GetFuture().Done()) p.TrySetException(std::current_exception());
-    return;
-  }
-  CompleteWith(p, [&]() -> decltype(auto) {
-    if constexpr (std::is_void_v<T>) {
-      return std::invoke(std::move(fn));
-    } else {
-      return std::invoke(std::move(fn), f.Result());
-    }
-  });
-}
-
 template <typename Fn, typename T>
 struct ThenValueInvokedOf : std::invoke_result<Fn, const T&> {};
 template <typename Fn>
@@ -153,50 +124,215 @@ struct ThenValueInvokedOf<Fn, void> : std::invoke_result<Fn> {};
 template <typename Fn, typename T>
 using ThenValueInvoked = typename ThenValueInvokedOf<Fn, T>::type;
 
-// One continuation's state, shared between the executor variant's callback and the task it
-// posts, so that a refused Post/Submit can still fail the result with the executor's error.
-template <typename T, typename U, typename Fn>
-struct ThenLink {
-  Promise<U> promise;
-  Fn fn;
-  Future<T> source;
-};
-
-// Hands run() to `executor`: Post when it has one (no future), else Submit.
-template <typename E, typename Run>
-void Dispatch(E& executor, Run&& run) {
-  if constexpr (requires { executor.Post(std::forward<Run>(run)); }) {
-    executor.Post(std::forward<Run>(run));
-  } else {
-    static_assert(requires { executor.Submit(std::forward<Run>(run)); },
-                  "Then(executor, fn): the executor needs a Submit(callable) or Post(callable)");
-    executor.Submit(std::forward<Run>(run));
+// The outcome of a done future `g` onto `s`: the value (copied), the exception, or
+// cf::CancelledError for a cancelled g.
+template <typename U>
+void ForwardOutcome(SharedState<U>& s, const Future<U>& g) noexcept {
+  try {
+    if (g.Cancelled()) {
+      s.TrySetError(std::make_exception_ptr(CancelledError()));
+    } else if (std::exception_ptr e = g.Exception(); e != nullptr) {
+      s.TrySetError(std::move(e));
+    } else if constexpr (std::is_void_v<U>) {
+      s.TrySetValue();
+    } else {
+      s.TrySetValue(g.Result());
+    }
+  } catch (...) {
+    s.TrySetError(std::current_exception());
   }
 }
 
-template <bool kValue, typename U, typename T, typename Fn, typename E>
-void ScheduleOn(E& executor, Promise<U>&& p, Fn&& fn, const Future<T>& f) noexcept {
-  std::shared_ptr<ThenLink<T, U, Fn>> link;
-  try {
-    link = std::make_shared<ThenLink<T, U, Fn>>(
-        ThenLink<T, U, Fn>{std::move(p), std::move(fn), f});
-  } catch (...) {
-    if (p.valid()) p.TrySetException(std::current_exception());
-    return;
+// A reference to a link's result that must complete it: a flattened continuation's callback on
+// the inner future holds one. Destroyed with the result still pending: cf::BrokenPromise.
+template <typename U>
+class CompletingRef {
+ public:
+  explicit CompletingRef(SharedState<U>* s) : s_(s) { s_->Ref(); }
+  CompletingRef(CompletingRef&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
+  CompletingRef& operator=(CompletingRef&&) = delete;
+  ~CompletingRef() {
+    if (s_ == nullptr) return;
+    if (!s_->done()) s_->TrySetError(std::make_exception_ptr(BrokenPromise()));
+    s_->Unref();
   }
-  try {
-    Dispatch(executor, [link]() noexcept {
-      RunContinuation([link]() noexcept {
-        if constexpr (kValue) {
-          RunThenValue(link->promise, link->fn, link->source);
+  SharedState<U>& operator*() const { return *s_; }
+
+ private:
+  SharedState<U>* s_;
+};
+
+// No executor: the inline forms.
+struct Inline {};
+
+// The executor of a link, and whether it was handed over already; nothing for Inline.
+template <typename E>
+struct ExecutorSlot {
+  explicit ExecutorSlot(E* e) : executor(e) {}
+  E* const executor;
+  bool dispatched = false;  // written before the executor may run the link
+};
+template <>
+struct ExecutorSlot<Inline> {
+  explicit ExecutorSlot(Inline*) {}
+};
+
+// A link bound to an executor that queues Tasks is one (no allocation at the hand-off).
+struct NotATask {};
+template <typename E>
+using TaskBaseFor = std::conditional_t<PushesTasks<E>, Task, NotATask>;
+
+// One link. kValue: ThenValue (else Then). E: the executor type, or Inline.
+template <bool kValue, typename T, typename U, typename Fn, typename E>
+class ThenState final : public SharedState<U>, public ContinuationNode, public TaskBaseFor<E> {
+ public:
+  template <typename F>
+  ThenState(E* executor, F&& fn) : exec_(executor), fn_(std::in_place, std::forward<F>(fn)) {}
+
+  // The source is done (its completing thread, or the registering one).
+  void OnDone(StateBase* source) noexcept override {
+    source_ = FutureAccess::FromTypedState(static_cast<SharedState<T>*>(source));
+    RunOrQueue(this);
+  }
+  // The source was destroyed without ever completing.
+  void Drop() noexcept override { FailAndRelease(std::make_exception_ptr(BrokenPromise())); }
+
+  void RunQueued() noexcept override {
+    if constexpr (std::is_same_v<E, Inline>) {
+      Execute();
+    } else if (exec_.dispatched) {
+      Execute();  // on the executor
+    } else {
+      Dispatch();
+    }
+  }
+  void DroppedUnrun() noexcept override {
+    FailAndRelease(std::make_exception_ptr(BrokenPromise()));
+  }
+
+  // The Task interface, for executors that queue Tasks (TaskPusher).
+  void RunTask() noexcept { RunOrQueue(this); }
+  void CancelTask() noexcept { DroppedUnrun(); }
+  void FailTask(std::exception_ptr error) noexcept { FailAndRelease(std::move(error)); }
+  void DiscardTask() noexcept { NoteDropped(this); }
+
+ private:
+  void Execute() noexcept {
+    bool run = false;
+    try {
+      if constexpr (kValue) {
+        if (source_.Cancelled()) {
+          this->TrySetError(std::make_exception_ptr(CancelledError()));
+        } else if (const std::exception_ptr& e = FutureAccess::State(source_)->error();
+                   e != nullptr) {
+          this->TrySetError(e);
         } else {
-          RunThen(link->promise, link->fn, link->source);
+          run = this->SetRunningOrNotifyCancel();  // false: the result was cancelled
+        }
+      } else {
+        run = this->SetRunningOrNotifyCancel();
+      }
+    } catch (...) {
+      this->TrySetError(std::current_exception());
+    }
+    if (run) {
+      CompleteWith([this]() -> decltype(auto) {
+        if constexpr (!kValue) {
+          return std::invoke(std::move(*fn_), std::as_const(source_));
+        } else if constexpr (std::is_void_v<T>) {
+          return std::invoke(std::move(*fn_));
+        } else {
+          return std::invoke(std::move(*fn_), source_.Result());
         }
       });
-    });
-  } catch (...) {
-    link->promise.TrySetException(std::current_exception());  // e.g. cf::ShutdownError
+    }
+    Release();
   }
+
+  // Calls call() and completes the result with what it returns (or, for a future, with that
+  // future's outcome once it is done) or with what it throws.
+  template <typename Call>
+  void CompleteWith(Call&& call) noexcept {
+    using R = decltype(call());
+    try {
+      if constexpr (ThenResultOf<std::remove_cvref_t<R>>::kFlatten) {
+        std::remove_cvref_t<R> inner = call();
+        if (!inner.valid()) {
+          throw std::invalid_argument("a Then continuation returned an invalid cf::Future");
+        }
+        inner.AddDoneCallback([ref = CompletingRef<U>(this)](const Future<U>& g) {
+          ForwardOutcome(*ref, g);
+        });
+      } else if constexpr (std::is_void_v<R>) {
+        call();
+        this->TrySetValue();
+      } else {
+        this->TrySetValue(call());
+      }
+    } catch (...) {
+      this->TrySetError(std::current_exception());
+    }
+  }
+
+  void Dispatch() noexcept {
+    exec_.dispatched = true;
+    DispatchMarker marker{this};
+    PushDispatchMarker(&marker);
+    std::exception_ptr refused;
+    bool owned = false;  // a callable owns the link (else a refusal must fail it here)
+    try {
+      if constexpr (PushesTasks<E>) {
+        owned = true;
+        TaskPusher<E>::Push(*exec_.executor, this);
+      } else if constexpr (requires(E& e, RunOnExecutor<ThenState> run) {
+                             e.Post(std::move(run));
+                           }) {
+        RunOnExecutor<ThenState> run(this);
+        owned = true;
+        exec_.executor->Post(std::move(run));
+      } else {
+        static_assert(requires(E& e, SharedRunOnExecutor<ThenState> run) { e.Submit(run); },
+                      "Then(executor, fn): the executor needs a Submit(callable) or "
+                      "Post(callable)");
+        SharedRunOnExecutor<ThenState> run{std::make_shared<RunOnExecutor<ThenState>>(this)};
+        owned = true;
+        exec_.executor->Submit(std::move(run));
+      }
+    } catch (...) {
+      refused = std::current_exception();  // e.g. cf::ShutdownError
+      if (!owned) marker.dropped = true;
+    }
+    PopDispatchMarker(&marker);
+    // Accepted: the link may already have run and be gone. Refused: the callable was
+    // destroyed inside the call (marker.dropped), or the executor kept it (then it owns it).
+    if (!marker.dropped) return;
+    FailAndRelease(refused != nullptr ? refused : std::make_exception_ptr(BrokenPromise()));
+  }
+
+  void FailAndRelease(std::exception_ptr error) noexcept {
+    this->TrySetError(std::move(error));
+    Release();
+  }
+
+  // fn and the source handle go, then the link's own reference (which may free it).
+  void Release() noexcept {
+    fn_.reset();
+    source_ = Future<T>();
+    this->Unref();
+  }
+
+  [[no_unique_address]] ExecutorSlot<E> exec_;
+  std::optional<Fn> fn_;
+  Future<T> source_;  // set once the source is done
+};
+
+// Registers a new link on `source` and returns its result.
+template <bool kValue, typename U, typename T, typename Fn, typename E, typename F>
+Future<U> Attach(SharedState<T>* source, E* executor, F&& fn) {
+  auto* link = new ThenState<kValue, T, U, Fn, E>(executor, std::forward<F>(fn));
+  Future<U> result = FutureAccess::FromTypedState<U>(link);
+  source->AddCallbackNode(link);
+  return result;
 }
 
 }  // namespace internal
@@ -208,15 +344,8 @@ auto Future<T>::Then(F&& fn) const {
   static_assert(std::is_invocable_v<Fn, const Future<T>&>,
                 "Future<T>::Then(fn): fn must be callable with a const cf::Future<T>&");
   using U = internal::ThenResult<std::invoke_result_t<Fn, const Future<T>&>>;
-  Promise<U> p;
-  Future<U> result = p.GetFuture();
-  AddDoneCallback([p = std::move(p), fn = Fn(std::forward<F>(fn))](const Future<T>& f) mutable {
-    // The work owns the link: it may run after this callback object is gone (trampoline).
-    internal::RunContinuation([p = std::move(p), fn = std::move(fn), f]() mutable noexcept {
-      internal::RunThen(p, fn, f);
-    });
-  });
-  return result;
+  return internal::Attach<false, U, T, Fn>(checked("Then"), static_cast<internal::Inline*>(nullptr),
+                                           std::forward<F>(fn));
 }
 
 template <typename T>
@@ -224,14 +353,9 @@ template <typename F>
 auto Future<T>::ThenValue(F&& fn) const {
   using Fn = std::decay_t<F>;
   using U = internal::ThenResult<internal::ThenValueInvoked<Fn, T>>;
-  Promise<U> p;
-  Future<U> result = p.GetFuture();
-  AddDoneCallback([p = std::move(p), fn = Fn(std::forward<F>(fn))](const Future<T>& f) mutable {
-    internal::RunContinuation([p = std::move(p), fn = std::move(fn), f]() mutable noexcept {
-      internal::RunThenValue(p, fn, f);
-    });
-  });
-  return result;
+  return internal::Attach<true, U, T, Fn>(checked("ThenValue"),
+                                          static_cast<internal::Inline*>(nullptr),
+                                          std::forward<F>(fn));
 }
 
 template <typename T>
@@ -241,16 +365,7 @@ auto Future<T>::Then(E& executor, F&& fn) const {
   static_assert(std::is_invocable_v<Fn, const Future<T>&>,
                 "Future<T>::Then(executor, fn): fn must be callable with a const cf::Future<T>&");
   using U = internal::ThenResult<std::invoke_result_t<Fn, const Future<T>&>>;
-  Promise<U> p;
-  Future<U> result = p.GetFuture();
-  AddDoneCallback([&executor, p = std::move(p),
-                   fn = Fn(std::forward<F>(fn))](const Future<T>& f) mutable {
-    // Through the trampoline too: a refused dispatch completes the result at once.
-    internal::RunContinuation([&executor, p = std::move(p), fn = std::move(fn), f]() mutable {
-      internal::ScheduleOn<false>(executor, std::move(p), std::move(fn), f);
-    });
-  });
-  return result;
+  return internal::Attach<false, U, T, Fn>(checked("Then"), &executor, std::forward<F>(fn));
 }
 
 template <typename T>
@@ -258,16 +373,7 @@ template <typename E, typename F>
 auto Future<T>::ThenValue(E& executor, F&& fn) const {
   using Fn = std::decay_t<F>;
   using U = internal::ThenResult<internal::ThenValueInvoked<Fn, T>>;
-  Promise<U> p;
-  Future<U> result = p.GetFuture();
-  AddDoneCallback([&executor, p = std::move(p),
-                   fn = Fn(std::forward<F>(fn))](const Future<T>& f) mutable {
-    // Through the trampoline too: a refused dispatch completes the result at once.
-    internal::RunContinuation([&executor, p = std::move(p), fn = std::move(fn), f]() mutable {
-      internal::ScheduleOn<true>(executor, std::move(p), std::move(fn), f);
-    });
-  });
-  return result;
+  return internal::Attach<true, U, T, Fn>(checked("ThenValue"), &executor, std::forward<F>(fn));
 }
 
 }  // namespace cf

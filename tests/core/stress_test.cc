@@ -129,5 +129,51 @@ TEST(CoreStressTest, CancelRacesWithCompletion) {
   }
 }
 
+TEST(CoreStressTest, BlockedWaitersRaceCompletion) {
+  // A completion takes the future's lock only when someone waits: a Result() blocked in one
+  // thread and a Wait() in another, both racing the completion, must always wake.
+  constexpr int kRounds = 5'000;
+  for (int round = 0; round < kRounds; ++round) {
+    Promise<int> p;
+    Future<int> f = p.GetFuture();
+    absl::Notification go;
+    int got = -1;
+    bool waited = false;
+    std::thread reader([&] {
+      go.WaitForNotificationWithTimeout(kBound);
+      got = f.Result(kBound);
+    });
+    std::thread waiter([&] {
+      go.WaitForNotificationWithTimeout(kBound);
+      waited = Wait(std::vector<Future<int>>{f}, kBound).not_done.empty();
+    });
+    go.Notify();
+    if (round % 2 == 0) std::this_thread::yield();
+    p.SetResult(round);
+    reader.join();
+    waiter.join();
+    ASSERT_EQ(got, round);
+    ASSERT_TRUE(waited) << "round " << round;
+  }
+}
+
+TEST(CoreStressTest, CancelDuringCompletionAnswersConsistently) {
+  // Cancel() racing a completion: false comes with the future already done (never a "pending"
+  // future that refused to be cancelled), true with it cancelled.
+  constexpr int kRounds = 20'000;
+  for (int round = 0; round < kRounds; ++round) {
+    Promise<std::vector<int>> p;
+    Future<std::vector<int>> f = p.GetFuture();
+    bool consistent = false;
+    std::thread canceller([&] {
+      const bool cancelled = f.Cancel();
+      consistent = cancelled ? f.Cancelled() : f.Done() && !f.Cancelled();
+    });
+    p.TrySetResult(std::vector<int>(64, round));
+    canceller.join();
+    ASSERT_TRUE(consistent) << "round " << round;
+  }
+}
+
 }  // namespace
 }  // namespace cf

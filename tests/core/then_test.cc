@@ -1,11 +1,14 @@
 // Tests of Future<T>::Then / ThenValue, inline and on an executor (docs/semantics.md §1.9).
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
@@ -316,6 +319,202 @@ TEST(ThenTest, RaceCancelResultAgainstCompletion) {
     ASSERT_TRUE(r.Wait(kWait));
     EXPECT_EQ(cancelled, !called.load());
     EXPECT_EQ(r.Cancelled(), cancelled);
+  }
+}
+
+// Shutdown(cancel_futures) drops a continuation queued on the pool unrun: its result fails with
+// cf::BrokenPromise (and nothing leaks: ASan).
+TEST(ThenTest, ContinuationDroppedByShutdownCancelFuturesFailsWithBrokenPromise) {
+  ThreadPoolExecutor pool(1);
+  absl::Notification started, release;
+  Future<void> blocker = pool.Submit([&] {
+    started.Notify();
+    release.WaitForNotificationWithTimeout(kWait);
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kWait));
+  std::atomic<bool> called{false};
+  Future<int> r = MakeReadyFuture<int>(1).ThenValue(pool, [&](int v) {
+    called = true;
+    return v;
+  });
+  pool.Shutdown(/*wait=*/false, /*cancel_futures=*/true);
+  EXPECT_THROW(r.Result(kWait), BrokenPromise);
+  release.Notify();
+  blocker.Result(kWait);
+  EXPECT_FALSE(called.load());
+}
+
+// An executor that keeps the callables it is given, to run or drop them later.
+template <typename Callable>
+struct HoldingExecutor {
+  std::vector<Callable> held;
+  void RunAll() {
+    std::vector<Callable> now = std::move(held);
+    for (Callable& c : now) c();
+  }
+};
+struct PostHolder : HoldingExecutor<std::function<void()>> {
+  // Post takes any callable; a move-only one is wrapped so std::function can hold it.
+  template <typename F>
+  void Post(F&& fn) {
+    auto box = std::make_shared<std::decay_t<F>>(std::forward<F>(fn));
+    held.push_back([box] { (*box)(); });
+  }
+};
+struct FunctionSubmitter : HoldingExecutor<std::function<void()>> {
+  void Submit(std::function<void()> fn) { held.push_back(std::move(fn)); }  // copyable only
+};
+
+TEST(ThenTest, ExecutorThatRunsTheWorkLaterRunsFnThere) {
+  PostHolder post;
+  FunctionSubmitter submit;
+  Future<int> a = MakeReadyFuture<int>(1).ThenValue(post, [](int v) { return v + 1; });
+  Future<int> b = MakeReadyFuture<int>(1).ThenValue(submit, [](int v) { return v + 2; });
+  EXPECT_FALSE(a.Done());
+  EXPECT_FALSE(b.Done());
+  post.RunAll();
+  submit.RunAll();
+  EXPECT_EQ(a.Result(kWait), 2);
+  EXPECT_EQ(b.Result(kWait), 3);
+}
+
+TEST(ThenTest, ExecutorThatDropsTheWorkUnrunFailsTheResultWithBrokenPromise) {
+  std::atomic<int> calls{0};
+  Future<int> a, b;
+  {
+    PostHolder post;
+    FunctionSubmitter submit;
+    a = MakeReadyFuture<int>(1).ThenValue(post, [&](int v) { return ++calls + v; });
+    b = MakeReadyFuture<int>(1).ThenValue(submit, [&](int v) { return ++calls + v; });
+  }  // both executors go, with the work they hold
+  EXPECT_THROW(a.Result(kWait), BrokenPromise);
+  EXPECT_THROW(b.Result(kWait), BrokenPromise);
+  EXPECT_EQ(calls.load(), 0);
+}
+
+// Refusals: the result fails with what the executor threw, whether it destroyed the callable
+// before throwing or never took it.
+struct DestroyThenThrow {
+  template <typename F>
+  void Post(F&& fn) {
+    { std::decay_t<F> taken = std::forward<F>(fn); }  // destroyed unrun, inside the call
+    throw std::runtime_error("refused after taking it");
+  }
+};
+struct ThrowWithoutTaking {
+  template <typename F>
+  void Post(F&&) {
+    throw std::runtime_error("refused without taking it");
+  }
+};
+
+TEST(ThenTest, RefusingExecutorFailsTheResultWithItsException) {
+  DestroyThenThrow destroy;
+  ThrowWithoutTaking untaken;
+  Promise<int> p;
+  Future<int> a = p.GetFuture().ThenValue(destroy, [](int v) { return v; });
+  Future<int> b = p.GetFuture().Then(untaken, [](const Future<int>& f) { return f.Result(); });
+  p.SetResult(1);
+  try {
+    a.Result(kWait);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "refused after taking it");
+  }
+  try {
+    b.Result(kWait);
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "refused without taking it");
+  }
+}
+
+// An executor that runs the work at once, inside Post: fn runs in the completing thread, right
+// after the hand-off returns.
+struct RunAtOnce {
+  template <typename F>
+  void Post(F&& fn) {
+    fn();
+  }
+};
+
+TEST(ThenTest, ExecutorThatRunsTheWorkInsidePostCompletesTheResult) {
+  RunAtOnce now;
+  Promise<int> p;
+  std::thread::id ran_in;
+  Future<int> r = p.GetFuture().ThenValue(now, [&](int v) {
+    ran_in = std::this_thread::get_id();
+    return v * 3;
+  });
+  p.SetResult(2);
+  EXPECT_TRUE(r.Done());
+  EXPECT_EQ(r.Result(kWait), 6);
+  EXPECT_EQ(ran_in, std::this_thread::get_id());
+}
+
+// Callbacks and continuations registered while another thread completes the future all run
+// exactly once. Those queued before the completion run in its thread, in registration order;
+// later ones run at once in the registering thread (so the two groups may overlap in time).
+struct RunLog {
+  absl::Mutex mu;
+  std::vector<std::pair<std::thread::id, int>> runs ABSL_GUARDED_BY(mu);
+  void Add(int i) {
+    absl::MutexLock lock(&mu);
+    runs.emplace_back(std::this_thread::get_id(), i);
+  }
+  // Every index once, and increasing within each thread.
+  void Check(int n, int round) {
+    absl::MutexLock lock(&mu);
+    ASSERT_EQ(runs.size(), static_cast<size_t>(n)) << "round " << round;
+    std::vector<int> seen(n, 0);
+    std::vector<std::pair<std::thread::id, int>> last;
+    for (const auto& [thread, i] : runs) {
+      ++seen[i];
+      for (auto& [t, prev] : last) {
+        if (t == thread) {
+          ASSERT_LT(prev, i) << "round " << round;
+          prev = i;
+          goto next;
+        }
+      }
+      last.emplace_back(thread, i);
+    next:;
+    }
+    for (int i = 0; i < n; ++i) ASSERT_EQ(seen[i], 1) << "index " << i << " round " << round;
+  }
+};
+
+TEST(ThenTest, RegistrationsRacingCompletionRunOnceInOrder) {
+  constexpr int kPerThread = 200;
+  for (int round = 0; round < 200; ++round) {
+    Promise<int> p;
+    Future<int> f = p.GetFuture();
+    RunLog callbacks, continuations;
+    std::vector<Future<int>> links;
+    links.reserve(kPerThread);
+    absl::Notification go;
+    std::thread a([&] {
+      go.WaitForNotificationWithTimeout(kWait);
+      for (int i = 0; i < kPerThread; ++i) {
+        f.AddDoneCallback([&callbacks, i](const Future<int>&) { callbacks.Add(i); });
+      }
+    });
+    std::thread b([&] {
+      go.WaitForNotificationWithTimeout(kWait);
+      for (int i = 0; i < kPerThread; ++i) {
+        links.push_back(f.ThenValue([&continuations, i](int v) {
+          continuations.Add(i);
+          return v + i;
+        }));
+      }
+    });
+    go.Notify();
+    p.SetResult(round);
+    a.join();
+    b.join();
+    for (int i = 0; i < kPerThread; ++i) ASSERT_EQ(links[i].Result(kWait), round + i);
+    callbacks.Check(kPerThread, round);
+    continuations.Check(kPerThread, round);
   }
 }
 

@@ -3,9 +3,10 @@
 // Not part of the public API: use cf::ThreadPoolExecutor::Submit.
 //
 // TaskState<T, Call> derives from the future's SharedState<T> and adds the decay-copied callable
-// with its arguments, plus the Task interface the worker pool queues (an intrusive `next` link,
-// so queueing allocates nothing). One Submit() is therefore exactly one heap allocation (two when
-// the call takes a std::stop_token: its std::stop_source; no other task pays for it).
+// with its arguments, plus the Task interface the worker pool queues (cf/core/internal/task.h:
+// an intrusive `next` link, so queueing allocates nothing). One Submit() is therefore exactly
+// one heap allocation (two when the call takes a std::stop_token: its std::stop_source; no
+// other task pays for it).
 //
 // PostedTask<F, Args...> is what Post() queues instead: the call without a future.
 //
@@ -32,29 +33,9 @@
 #include <utility>
 
 #include "cf/core/internal/shared_state.h"
+#include "cf/core/internal/task.h"
 
 namespace cf::internal {
-
-// What the worker pool queues.
-class Task {
- public:
-  // Unless the future was cancelled: marks it running, calls the function, stores its result or
-  // exception. Then drops the queue's reference. Never throws.
-  virtual void RunTask() noexcept = 0;
-  // Cancels the future (if still pending) without running the call; drops the reference.
-  virtual void CancelTask() noexcept = 0;
-  // Fails the future with `error` (if still pending) without running the call; drops the
-  // reference.
-  virtual void FailTask(std::exception_ptr error) noexcept = 0;
-  // Drops the reference without touching the future (Submit() refused the task).
-  virtual void DiscardTask() noexcept = 0;
-
-  Task* next_task = nullptr;  // the queue's intrusive link
-
- protected:
-  Task() = default;
-  ~Task() = default;
-};
 
 // Whether a call takes a std::stop_token before its arguments (as std::jthread decides): the
 // task then owns a std::stop_source that Future::RequestStop() signals. F and Args decayed.
