@@ -72,6 +72,8 @@ class AnyFuture {
   bool Cancelled() const { return checked("Cancelled")->cancelled(); }
   FutureState state() const { return checked("state")->public_state(); }
   bool Cancel() const { return checked("Cancel")->Cancel(); }
+  // As Future<T>::RequestStop().
+  bool RequestStop() const { return checked("RequestStop")->RequestStop(); }
   std::exception_ptr Exception(Timeout timeout = absl::InfiniteDuration()) const;
   bool Wait(Timeout timeout = absl::InfiniteDuration()) const {
     return checked("Wait")->WaitFor(timeout.duration());

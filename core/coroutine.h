@@ -8,12 +8,13 @@
 //     at all, so a loop awaiting done futures uses no stack per iteration. Otherwise the
 //     coroutine suspends and is resumed from a done-callback of f: in the thread that completes
 //     or cancels f (if f completes while the coroutine is suspending, the coroutine just goes on
-//     in its own thread). T must be copyable: Future::Result() hands out a const T&, and other
-//     handles to f may still read the value, so the public API offers no safe way to move it
-//     out; awaiting a future of a move-only T is a compile error until Future gains an rvalue
-//     Result(). Meanwhile, await its completion and read the value in place:
-//     `auto all = cf::WhenAll({f}); co_await all; const T& v = f.Result();` (GCC 12 rejects a
-//     braced list inside a co_await expression, "array used as initializer": build it before).
+//     in its own thread). T must be copyable: the coroutine resumes inside one of f's
+//     done-callbacks, where moving the value out would take it from the callbacks after it, so
+//     the value is copied; awaiting a future of a move-only T is a compile error. Await its
+//     completion instead and take the value with an rvalue Result(), which waits for f's
+//     callbacks first: `auto all = cf::WhenAll({f}); co_await all; T v = std::move(f).Result();`
+//     (GCC 12 rejects a braced list inside a co_await expression, "array used as initializer":
+//     build it before).
 //   * `co_await cf::ResumeOn(executor, f)` gives the same, but the coroutine always goes on in a
 //     task submitted to `executor` (any type with a Submit(fn) accepting a void() callable, such
 //     as cf::ThreadPoolExecutor), even when f is already done. If Submit throws when f completes
@@ -75,8 +76,9 @@ namespace internal {
 template <typename T>
 T AwaitedValue(const Future<T>& future) {
   static_assert(std::is_void_v<T> || std::is_copy_constructible_v<T>,
-                "co_await on a cf::Future<T> copies the value (Result() gives a const T&); a "
-                "move-only T cannot be awaited");
+                "co_await on a cf::Future<T> copies the value; a move-only T cannot be awaited: "
+                "await cf::WhenAll({f}) and take it with std::move(f).Result() (cf/core/"
+                "coroutine.h)");
   return future.Result();  // rethrows the task's exception, or CancelledError
 }
 

@@ -219,6 +219,8 @@ class Future {
   friend struct internal::FutureAccess;
 
   explicit Future(internal::SharedState<T>* state) : state_(state) { state_->RefHandle(); }
+  struct Adopt {};
+  Future(internal::SharedState<T>* state, Adopt) : state_(state) {}
   internal::SharedState<T>* checked(const char* method) const {
     if (state_ == nullptr) internal::ThrowInvalidFuture(method);
     return state_;
@@ -338,6 +340,12 @@ struct FutureAccess {
   template <typename T>
   static Future<T> FromTypedState(SharedState<T>* s) {
     return Future<T>(s);
+  }
+  // The same for a new state that no other thread can reach yet: no atomic operation.
+  template <typename T>
+  static Future<T> FirstHandle(SharedState<T>* s) {
+    s->RefFirstHandle();
+    return Future<T>(s, typename Future<T>::Adopt{});
   }
 };
 

@@ -129,7 +129,7 @@ class ThreadPoolExecutor {
     using T = internal::SubmitResultOf<F, Args...>;
     auto* task = new internal::TaskState<T, std::decay_t<F>, std::decay_t<Args>...>(
         std::forward<F>(fn), std::forward<Args>(args)...);
-    Future<T> future = internal::FutureAccess::FromTypedState<T>(task);
+    Future<T> future = internal::FutureAccess::FirstHandle<T>(task);
     pool_->Push(task);
     return future;
   }
@@ -235,7 +235,7 @@ class ThreadPoolExecutor {
       auto* task =
           new internal::TaskState<Chunk, decltype(run), std::shared_ptr<Fn>,
                                   internal::MapItems<Item>>(run, shared_fn, std::move(items));
-      Future<Chunk> future = internal::FutureAccess::FromTypedState<Chunk>(task);
+      Future<Chunk> future = internal::FutureAccess::FirstHandle<Chunk>(task);
       pool->Push(task);
       return future;
     };

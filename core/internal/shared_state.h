@@ -129,6 +129,11 @@ class StateBase {
   void Unref() const { Release(kRef); }
   // A Future<T> or AnyFuture handle (also a reference).
   void RefHandle() const { refs_.fetch_add(kHandle, std::memory_order_relaxed); }
+  // The same, for the first handle of a state no other thread can see yet (no atomic
+  // read-modify-write): FutureAccess::FirstHandle.
+  void RefFirstHandle() const {
+    refs_.store(refs_.load(std::memory_order_relaxed) + kHandle, std::memory_order_relaxed);
+  }
   void UnrefHandle() const { Release(kHandle); }
 
   // What Result() on an rvalue handle may do with the value (see TryTake).

@@ -330,7 +330,7 @@ class ThenState final : public SharedState<U>, public ContinuationNode, public T
 template <bool kValue, typename U, typename T, typename Fn, typename E, typename F>
 Future<U> Attach(SharedState<T>* source, E* executor, F&& fn) {
   auto* link = new ThenState<kValue, T, U, Fn, E>(executor, std::forward<F>(fn));
-  Future<U> result = FutureAccess::FromTypedState<U>(link);
+  Future<U> result = FutureAccess::FirstHandle<U>(link);
   source->AddCallbackNode(link);
   return result;
 }

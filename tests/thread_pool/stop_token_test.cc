@@ -46,6 +46,20 @@ TEST(StopTokenTest, RequestStopSignalsRunningTaskWithToken) {
   EXPECT_FALSE(f.Cancelled());
 }
 
+TEST(StopTokenTest, RequestStopThroughAnyFuture) {
+  ThreadPoolExecutor pool(1);
+  absl::Notification started;
+  Future<bool> f = pool.Submit([&started](std::stop_token st) {
+    started.Notify();
+    return WaitForStop(st, kWait);
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kWait));
+  const AnyFuture any = f;
+  EXPECT_TRUE(any.RequestStop());
+  EXPECT_TRUE(f.Result(kWait));
+  EXPECT_FALSE(any.RequestStop());  // done: nothing to stop
+}
+
 TEST(StopTokenTest, StopCallbackRunsInRequestingThread) {
   ThreadPoolExecutor pool(1);
   absl::Notification registered;

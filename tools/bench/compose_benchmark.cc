@@ -9,6 +9,11 @@
 //                   build_ns, run_ns and free_ns split it: the loop that attaches the links,
 //                   set → last value read, and what is left to free after that (cf frees each
 //                   link as it runs; Boost's links are freed with the last future).
+//   ShortChain      the same with 1,000 links, on the benchmark thread: the chain stays in the
+//                   caches, so this is the cost of a continuation itself. Per continuation.
+//   ReadyThen       one inline continuation on a future made ready just before (cf:
+//                   MakeReadyFuture(1).ThenValue(fn).Result(); Boost: make_ready_future(1)
+//                   .then(launch::sync, fn).get()). Per continuation, the ready future included.
 //   FanOut          100,000 continuations on one pending future, each run on a thread pool of 2
 //                   workers (cf: f.Then(pool, fn) on copies of one Future; Boost: a
 //                   shared_future's then(pool, fn) on a boost::executors::basic_thread_pool),
@@ -177,6 +182,54 @@ void BM_Compose_InlineChain_Boost(benchmark::State& state) {
   phases.Report(state, n);
 }
 
+// ---- ShortChain and ReadyThen ----------------------------------------------------------------
+
+constexpr int kShortChain = 1'000;
+
+void BM_Compose_ShortChain_Cf(benchmark::State& state) {
+  for (auto _ : state) {
+    cf::Promise<int> p;
+    cf::Future<int> f = p.GetFuture();
+    for (int i = 0; i < kShortChain; ++i) f = f.ThenValue([](int v) { return v + 1; });
+    p.SetResult(0);
+    if (f.Result() != kShortChain) state.SkipWithError("cf: wrong value at the end of the chain");
+  }
+  ReportPerItem(state, kShortChain, "s_per_continuation");
+}
+
+void BM_Compose_ShortChain_Boost(benchmark::State& state) {
+  for (auto _ : state) {
+    boost::promise<int> p;
+    boost::future<int> f = p.get_future();
+    for (int i = 0; i < kShortChain; ++i) {
+      f = f.then(boost::launch::sync, [](boost::future<int> g) { return g.get() + 1; });
+    }
+    p.set_value(0);
+    if (f.get() != kShortChain) state.SkipWithError("Boost: wrong value at the end of the chain");
+  }
+  ReportPerItem(state, kShortChain, "s_per_continuation");
+}
+
+void BM_Compose_ReadyThen_Cf(benchmark::State& state) {
+  long sum = 0;
+  for (auto _ : state) {
+    sum += cf::MakeReadyFuture<int>(1).ThenValue([](int v) { return v + 1; }).Result();
+  }
+  benchmark::DoNotOptimize(sum);
+  ReportPerItem(state, 1, "s_per_continuation");
+}
+
+void BM_Compose_ReadyThen_Boost(benchmark::State& state) {
+  long sum = 0;
+  for (auto _ : state) {
+    sum += boost::make_ready_future(1)
+               .then(boost::launch::sync, [](boost::future<int> g) { return g.get() + 1; })
+               .get();
+  }
+  benchmark::DoNotOptimize(sum);
+  ReportPerItem(state, 1, "s_per_continuation");
+}
+
 // ---- FanOut ---------------------------------------------------------------------------------
 
 void BM_Compose_FanOut_Cf(benchmark::State& state) {
@@ -276,6 +329,12 @@ void Register() {
   benchmark::RegisterBenchmark("BM_Compose_InlineChain_Boost", &BM_Compose_InlineChain_Boost)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
+  for (auto [name, fn] : {std::pair{"BM_Compose_ShortChain_Cf", &BM_Compose_ShortChain_Cf},
+                          std::pair{"BM_Compose_ShortChain_Boost", &BM_Compose_ShortChain_Boost},
+                          std::pair{"BM_Compose_ReadyThen_Cf", &BM_Compose_ReadyThen_Cf},
+                          std::pair{"BM_Compose_ReadyThen_Boost", &BM_Compose_ReadyThen_Boost}}) {
+    benchmark::RegisterBenchmark(name, fn)->UseRealTime();
+  }
   benchmark::RegisterBenchmark("BM_Compose_FanOut_Cf", &BM_Compose_FanOut_Cf)
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
@@ -296,7 +355,8 @@ void PrintSummary(const cf::bench::MedianReporter& reporter) {
               "better)\n");
   std::printf("%-16s %22s %22s %10s\n", "scenario", "cf (ns each)", "Boost.Thread (ns each)",
               "cf x");
-  for (const char* s : {"InlineChain", "FanOut", "CoAwaitReady", "CoAwaitPending"}) {
+  for (const char* s :
+       {"InlineChain", "ShortChain", "ReadyThen", "FanOut", "CoAwaitReady", "CoAwaitPending"}) {
     const double cf =
         reporter.Counter(std::string("BM_Compose_") + s + "_Cf", "items_per_second");
     const double boost =
