@@ -120,6 +120,8 @@ class AnyFuture {
   explicit AnyFuture(internal::StateBase* state) : state_(state) {
     if (state_ != nullptr) state_->RefHandle();
   }
+  struct Adopt {};
+  AnyFuture(internal::StateBase* state, Adopt) : state_(state) {}
   template <typename T>
   static const internal::StateBase* StateOf(const Future<T>& f) {
     return f.state_;

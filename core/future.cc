@@ -99,7 +99,7 @@ class AnyCallback final : public CallbackNode {
 
   void OnDone(StateBase* state) noexcept override {
     {
-      const AnyFuture self = FutureAccess::FromState(state);
+      const AnyFuture self = FutureAccess::AdoptState(state);
       try {
         fn_(self);
       } catch (...) {

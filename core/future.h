@@ -55,6 +55,7 @@
 #include <compare>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -311,75 +312,31 @@ class Promise {
 using CallbackExceptionHandler = std::function<void(const AnyFuture&, std::exception_ptr)>;
 CallbackExceptionHandler SetCallbackExceptionHandler(CallbackExceptionHandler handler);
 
+}  // namespace cf
+
+#include "cf/core/internal/future_access.h"  // IWYU pragma: export
+
+namespace cf {
+
 // Convenience: a future that is already finished with `value` / `error`.
 template <typename T, typename... A>
 Future<T> MakeReadyFuture(A&&... value) {
-  Promise<T> p;
-  p.SetResult(std::forward<A>(value)...);
-  return p.GetFuture();
+  auto* state = new internal::SharedState<T>(typename internal::SharedState<T>::ReadyValue{},
+                                             std::forward<A>(value)...);
+  return internal::FutureAccess::OnlyHandle(state);
 }
 template <typename T>
 Future<T> MakeExceptionalFuture(std::exception_ptr error) {
-  Promise<T> p;
-  p.SetException(std::move(error));
-  return p.GetFuture();
+  if (error == nullptr) {
+    throw std::invalid_argument(
+        "MakeExceptionalFuture needs an exception: pass std::current_exception() or "
+        "std::make_exception_ptr(...), not a null std::exception_ptr");
+  }
+  auto* state = new internal::SharedState<T>(typename internal::SharedState<T>::ReadyError{},
+                                             std::move(error));
+  return internal::FutureAccess::OnlyHandle(state);
 }
 
-namespace internal {
-
-// Library-internal access (Wait, AsCompleted, MapResults, executors): the shared state behind a
-// handle, and handles made from states.
-struct FutureAccess {
-  template <typename T>
-  static SharedState<T>* State(const Future<T>& f) {
-    return f.state_;
-  }
-  static StateBase* State(const AnyFuture& f) { return f.state_; }
-  static AnyFuture FromState(StateBase* s) { return AnyFuture(s); }
-  // A new handle to `s` (takes a reference); for executors that allocate their own states.
-  template <typename T>
-  static Future<T> FromTypedState(SharedState<T>* s) {
-    return Future<T>(s);
-  }
-  // The same for a new state that no other thread can reach yet: no atomic operation.
-  template <typename T>
-  static Future<T> FirstHandle(SharedState<T>* s) {
-    s->RefFirstHandle();
-    return Future<T>(s, typename Future<T>::Adopt{});
-  }
-};
-
-// A done-callback's node: the decayed callable, called with a handle to the future.
-template <typename T, typename F>
-class FnCallback final : public CallbackNode {
- public:
-  template <typename FF>
-  explicit FnCallback(FF&& fn) : fn_(std::forward<FF>(fn)) {}
-
-  void OnDone(StateBase* state) noexcept override {
-    {
-      const Future<T> self = FutureAccess::FromTypedState(static_cast<SharedState<T>*>(state));
-      try {
-        fn_(self);
-      } catch (...) {
-        ReportCallbackException(AnyFuture(self), std::current_exception());
-      }
-    }
-    delete this;
-  }
-  void Drop() noexcept override { delete this; }
-
- private:
-  F fn_;
-};
-
-template <typename T>
-template <typename F>
-void SharedState<T>::AddCallback(F&& fn) {
-  AddCallbackNode(new FnCallback<T, std::decay_t<F>>(std::forward<F>(fn)));
-}
-
-}  // namespace internal
 }  // namespace cf
 
 // std::hash so futures key std::unordered_map too (absl containers use AbslHashValue).

@@ -14,8 +14,14 @@
 //
 // Threads: OnDone runs in the thread that made the future done (after the callbacks queued
 // before it), outside the future's mutex, or in the registering thread when the future was
-// done already. The future is alive while OnDone runs; a node that needs it afterwards takes a
-// handle of its own.
+// done already.
+//
+// Handles: OnDone is given one handle on the future (counted as a Future<T> handle, so an
+// rvalue Result() elsewhere copies the value rather than moving it from under the node), which
+// the node owns: it adopts it into a Future (FutureAccess::AdoptTypedState / AdoptState) or
+// drops it with UnrefHandle(). A completion takes the handles of all its queued nodes with one
+// atomic add, so a future with many callbacks does not bounce its reference count between
+// threads once per callback.
 #ifndef CF_CORE_INTERNAL_CALLBACK_NODE_H_
 #define CF_CORE_INTERNAL_CALLBACK_NODE_H_
 
@@ -25,7 +31,7 @@ class StateBase;
 
 class CallbackNode {
  public:
-  // `state` is done. Must not throw.
+  // `state` is done; the node owns one handle on it (see above). Must not throw.
   virtual void OnDone(StateBase* state) noexcept = 0;
   // `state` is being destroyed without ever being done; it must not be used.
   virtual void Drop() noexcept = 0;

@@ -1,18 +1,15 @@
+// The state machine of cf/core/internal/shared_state.h: waiting, cancelling, completing, and
+// the done-callbacks and waiters that completion wakes. (What a state says about itself —
+// names, DebugString, error messages — is in state_text.cc.)
 #include "cf/core/internal/shared_state.h"
 
-#include <cxxabi.h>
-
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
-#include <memory>
-#include <string>
+#include <stdexcept>
 #include <thread>
-#include <typeinfo>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_replace.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -20,109 +17,14 @@
 
 namespace cf::internal {
 
-std::string DemangledName(const std::type_info& type) {
-  if (type == typeid(std::string)) return "std::string";
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(
-      abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
-  std::string out = (status == 0 && name != nullptr) ? name.get() : type.name();
-  return absl::StrReplaceAll(
-      out, {{"std::__cxx11::", "std::"},
-            {"std::basic_string<char, std::char_traits<char>, std::allocator<char> >",
-             "std::string"}});
-}
-
-std::string ExceptionTypeName(const std::exception_ptr& error) {
-  if (error == nullptr) return "nothing";
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return DemangledName(typeid(e));
-  } catch (...) {
-    const std::type_info* type = abi::__cxa_current_exception_type();
-    return type != nullptr ? DemangledName(*type) : "unknown exception";
-  }
-}
-
-std::string ExceptionMessage(const std::exception_ptr& error) {
-  if (error == nullptr) return "";
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return absl::StrCat("exception of type ", ExceptionTypeName(error));
-  }
-}
-
-FutureState StateBase::public_state() const {
-  switch (code()) {
-    case StateCode::kPending:
-    case StateCode::kFinishingFromPending:
-      return FutureState::kPending;
-    case StateCode::kRunning:
-    case StateCode::kFinishingFromRunning:
-      return FutureState::kRunning;
-    case StateCode::kCancelled:
-    case StateCode::kCancelledAndNotified:
-      return FutureState::kCancelled;
-    case StateCode::kFinished:
-      break;
-  }
-  return FutureState::kFinished;
-}
-
-const char* StateBase::StateName() const {
-  switch (code()) {
-    case StateCode::kPending:
-    case StateCode::kFinishingFromPending:
-      return "PENDING";
-    case StateCode::kRunning:
-    case StateCode::kFinishingFromRunning:
-      return "RUNNING";
-    case StateCode::kCancelled:
-      return "CANCELLED";
-    case StateCode::kCancelledAndNotified:
-      return "CANCELLED_AND_NOTIFIED";
-    case StateCode::kFinished:
-      break;
-  }
-  return "FINISHED";
-}
-
-std::string StateBase::DebugString() const {
-  const StateCode c = code();
-  const void* self = this;
-  switch (c) {
-    case StateCode::kPending:
-    case StateCode::kFinishingFromPending:
-      return absl::StrFormat("<Future at %p state=pending>", self);
-    case StateCode::kRunning:
-    case StateCode::kFinishingFromRunning:
-      return absl::StrFormat("<Future at %p state=running>", self);
-    case StateCode::kCancelled:
-    case StateCode::kCancelledAndNotified:
-      return absl::StrFormat("<Future at %p state=cancelled>", self);
-    case StateCode::kFinished:
-      break;
-  }
-  if (error_ != nullptr) {
-    return absl::StrFormat("<Future at %p state=finished raised %s>", self,
-                           ExceptionTypeName(error_));
-  }
-  return absl::StrFormat("<Future at %p state=finished returned %s>", self,
-                         DemangledName(result_type()));
-}
-
-void StateBase::ThrowInvalidState() const {
-  throw InvalidStateError(absl::StrCat(StateName(), ": ", DebugString()));
-}
-
 bool StateBase::WaitFor(absl::Duration timeout) const {
   if (done()) return true;
   if (timeout <= absl::ZeroDuration()) return false;
   absl::MutexLock lock(&mu_);
-  NoteWaiterLocked();
+  if (!NoteWaiterLocked()) {
+    AwaitFinished();  // the completion does not need mu_ any more
+    return true;
+  }
   if (timeout == absl::InfiniteDuration()) {
     mu_.Await(absl::Condition(this, &StateBase::DoneLocked));
     return true;
@@ -151,29 +53,31 @@ StateBase::Take StateBase::TryTake() {
 
 int StateBase::other_handles() const { return Handles(refs_.load(std::memory_order_acquire)) - 1; }
 
-void StateBase::ThrowValueTaken() const {
-  throw InvalidStateError(absl::StrCat(
-      "Result(): the value of ", DebugString(),
-      " was moved out by an earlier Result() on an rvalue handle (std::move(future).Result(), "
-      "or Result() on a temporary future); use the value that call returned"));
+namespace {
+
+// The states whose callbacks this thread is running (tracked for move-only results only:
+// AwaitCallbacks), innermost first.
+struct RunningCallbacks {
+  const StateBase* state;
+  const RunningCallbacks* outer;
+};
+thread_local const RunningCallbacks* running_callbacks = nullptr;
+
+bool RunningCallbacksOf(const StateBase* state) {
+  for (const RunningCallbacks* r = running_callbacks; r != nullptr; r = r->outer) {
+    if (r->state == state) return true;
+  }
+  return false;
 }
 
-void StateBase::ThrowMoveOnlyShared() const {
-  const int others = other_handles();
-  throw InvalidStateError(absl::StrCat(
-      "Result() on an rvalue Future<T> of a move-only T needs the last handle: ", others,
-      others == 1 ? " other handle shares" : " other handles share",
-      " this future; std::move them all, or read it with Result() on an lvalue (a const "
-      "reference). T is ",
-      DemangledName(result_type())));
-}
+}  // namespace
 
 void StateBase::AwaitCallbacks() const {
   if (!callbacks_pending_.load(std::memory_order_acquire)) return;
-  absl::MutexLock lock(&mu_);
   // From a callback of this future: the others wait for us, so waiting would deadlock. Its own
-  // handle counts, so the value is copied (or, for a move-only type, refused) instead.
-  if (callbacks_thread_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
+  // handle counts, so the value is refused instead.
+  if (RunningCallbacksOf(this)) return;
+  absl::MutexLock lock(&mu_);
   // Announced before the condition first reads the flag (see callback_awaiters_).
   callback_awaiters_.fetch_add(1, std::memory_order_seq_cst);
   mu_.Await(absl::Condition(this, &StateBase::CallbacksRanLocked));
@@ -182,37 +86,45 @@ void StateBase::AwaitCallbacks() const {
 
 void StateBase::RunCallbacks(CallbackNode* list) {
   if (list == nullptr) return;
-  // Detached under mu_ by PublishLocked; nothing else reaches these nodes any more. Each
-  // node's OnDone may free the node (read `next` first) but not this state: the completing
-  // thread holds a reference.
+  // Detached by DetachCallbacks; nothing else reaches these nodes any more. Each node's OnDone
+  // may free the node (read `next` first) but not this state: the completing thread holds a
+  // reference.
+  const RunningCallbacks frame{this, running_callbacks};
+  if (await_callbacks_) running_callbacks = &frame;
   while (list != nullptr) {
     CallbackNode* next = list->next_callback;
     list->OnDone(this);
     list = next;
   }
-  // An rvalue Result() may now move the value out. The lock only wakes one that waits.
+  if (!await_callbacks_) return;
+  running_callbacks = frame.outer;
+  // An rvalue Result() of a move-only T may now take the value. The lock only wakes one that
+  // waits.
   callbacks_pending_.store(false, std::memory_order_seq_cst);
   if (callback_awaiters_.load(std::memory_order_seq_cst) > 0) absl::MutexLock lock(&mu_);
 }
 
 void StateBase::AddCallbackNode(CallbackNode* node) {
-  CallbackNode* head = callbacks_.load(std::memory_order_acquire);
-  while (head != kClosedList) {
-    node->next_callback = head;
-    if (callbacks_.compare_exchange_weak(head, node, std::memory_order_release,
-                                         std::memory_order_acquire)) {
+  uintptr_t word = callbacks_.load(std::memory_order_acquire);
+  while ((word & kClosed) == 0) {
+    node->next_callback = NodeOf(word);
+    if (callbacks_.compare_exchange_weak(word,
+                                         reinterpret_cast<uintptr_t>(node) | (word & kWaitersBit),
+                                         std::memory_order_release, std::memory_order_acquire)) {
       return;
     }
   }
   // Closed: done, or a completion is between closing the list and publishing the code.
   AwaitFinished();
+  RefHandle();  // the node's (see callback_node.h)
   node->OnDone(this);
 }
 
 StateBase::~StateBase() {
   // Only a state that never became done still has nodes (done closes the list).
-  CallbackNode* node = callbacks_.load(std::memory_order_acquire);
-  if (node == kClosedList) return;
+  const uintptr_t word = callbacks_.load(std::memory_order_acquire);
+  if ((word & kClosed) != 0) return;
+  CallbackNode* node = NodeOf(word);
   while (node != nullptr) {
     CallbackNode* next = node->next_callback;
     node->Drop();
@@ -225,7 +137,10 @@ bool StateBase::WaitUntil(absl::Time deadline) const {
   if (deadline == absl::InfiniteFuture()) return WaitFor(absl::InfiniteDuration());
   if (deadline <= absl::Now()) return false;
   absl::MutexLock lock(&mu_);
-  NoteWaiterLocked();
+  if (!NoteWaiterLocked()) {
+    AwaitFinished();
+    return true;
+  }
   return mu_.AwaitWithDeadline(absl::Condition(this, &StateBase::DoneLocked), deadline);
 }
 
@@ -246,9 +161,10 @@ bool StateBase::ClaimFinish(StateCode* from) {
 CallbackNode* StateBase::PublishFinished() {
   // The list is closed and marked pending before the code is published, so whoever sees the
   // state done also sees that its callbacks are pending (AwaitCallbacks).
-  CallbackNode* callbacks = DetachCallbacks();
-  code_.store(StateCode::kFinished, std::memory_order_seq_cst);
-  if (has_waiters_.load(std::memory_order_seq_cst)) {
+  bool waiters;
+  CallbackNode* callbacks = DetachCallbacks(&waiters);
+  code_.store(StateCode::kFinished, std::memory_order_release);
+  if (waiters) {
     absl::MutexLock lock(&mu_);  // its release re-evaluates the waiters' conditions
     NotifyWaitersLocked();
   }
@@ -267,19 +183,22 @@ bool StateBase::TryCancelLocked(StateCode& found, CallbackNode** list) {
   return true;
 }
 
-CallbackNode* StateBase::DetachCallbacks() {
-  CallbackNode* node = callbacks_.exchange(kClosedList, std::memory_order_acq_rel);
+CallbackNode* StateBase::DetachCallbacks(bool* waiters) {
+  const uintptr_t word = callbacks_.exchange(kClosed, std::memory_order_acq_rel);
+  if (waiters != nullptr) *waiters = (word & kWaitersBit) != 0;
+  CallbackNode* node = NodeOf(word);
   if (node == nullptr) return nullptr;
-  // RunCallbacks follows in this thread.
-  callbacks_thread_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-  callbacks_pending_.store(true, std::memory_order_relaxed);
+  if (await_callbacks_) callbacks_pending_.store(true, std::memory_order_relaxed);
   CallbackNode* in_order = nullptr;  // the list is newest first: reverse it
+  uint64_t count = 0;
   while (node != nullptr) {
     CallbackNode* next = node->next_callback;
     node->next_callback = in_order;
     in_order = node;
     node = next;
+    ++count;
   }
+  refs_.fetch_add(count * kHandle, std::memory_order_relaxed);  // one handle for each node
   return in_order;
 }
 
@@ -376,7 +295,10 @@ bool StateBase::TrySetError(std::exception_ptr error) {
 
 bool StateBase::AddWaiter(WaiterNode* node) {
   absl::MutexLock lock(&mu_);
-  NoteWaiterLocked();
+  if (!NoteWaiterLocked()) {
+    AwaitFinished();
+    return false;
+  }
   if (DoneLocked()) return false;
   node->prev = nullptr;
   node->next = waiters_;

@@ -3,9 +3,9 @@
 // Not part of the public API: use cf/core/future.h.
 //
 // StateBase holds everything that does not depend on the result type: the intrusive
-// reference count, the mutex, the state code, the stored exception, the list of waiters that
-// Wait()/AsCompleted() install and the intrusive list of done-callbacks (CallbackNode). SharedState<T>
-// adds the value slot, so a future costs exactly one allocation; a done-callback costs one
+// reference count, the mutex, the state code, the stored exception, the waiters that
+// Wait()/AsCompleted() install and the done-callbacks (CallbackNodes). SharedState<T> adds the
+// value slot (ValueSlot), so a future costs exactly one allocation; a done-callback costs one
 // more (its node), and a continuation (Then) none: its result's state is its node.
 //
 // State codes (Python's names in brackets):
@@ -34,13 +34,15 @@
 // compare-and-swaps on the code, and the callback list is an atomic stack. Cancel() and
 // RequestStop() move kPending → kCancelled by a compare-and-swap under mu_ (whoever loses sees
 // the other's state). mu_ guards the waiters (Wait, AsCompleted, blocked Result() calls): a
-// completion takes it only if someone ever waited (has_waiters_, announced under mu_ before
-// the waiter checks the code; both sides sequentially consistent, so either the waiter sees
-// the state done or the completion sees the waiter). The state code is published with release
-// ordering after the value or exception is stored, so readers that load it with acquire
-// ordering (Done(), Result() fast paths) see the value without taking the lock. Callbacks run outside mu_, exactly once, in registration order,
-// in the thread that completed or cancelled the future (or immediately in the caller of
-// AddCallback when already done).
+// completion takes it only if someone ever waited. A waiter marks the callback word
+// (kWaitersBit, under mu_, before it checks the code); the completion closes that word with one
+// exchange before it publishes the code, so it either sees the mark (and takes mu_ afterwards to
+// wake the waiter) or the waiter sees the word closed (and waits out the few instructions to the
+// publication instead of sleeping). The state code is published with release ordering after the
+// value or exception is stored, so readers that load it with acquire ordering (Done(), Result()
+// fast paths) see the value without taking the lock. Callbacks run outside mu_, exactly once,
+// in registration order, in the thread that completed or cancelled the future (or immediately
+// in the caller of AddCallbackNode when already done).
 #ifndef CF_CORE_INTERNAL_SHARED_STATE_H_
 #define CF_CORE_INTERNAL_SHARED_STATE_H_
 
@@ -60,6 +62,9 @@
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
 #include "cf/core/internal/callback_node.h"
+#include "cf/core/internal/state_text.h"
+#include "cf/core/internal/value_slot.h"
+#include "cf/core/internal/waiter.h"
 
 namespace cf {
 
@@ -85,40 +90,6 @@ enum class StateCode : uint8_t {
 
 class StateBase;
 
-// Something blocked on several futures at once (Wait, AsCompleted). OnDone is called with the
-// future's mutex held, exactly once per registered node, when that future becomes done.
-class Waiter {
- public:
-  virtual void OnDone(StateBase* state, uint32_t index) = 0;
-
- protected:
-  ~Waiter() = default;
-};
-
-// One registration of a Waiter on one future; owned by the waiter side, linked into the
-// future's intrusive list while registered.
-struct WaiterNode {
-  Waiter* waiter = nullptr;
-  uint32_t index = 0;  // the waiter's own numbering (position in its input)
-  WaiterNode* prev = nullptr;
-  WaiterNode* next = nullptr;
-  bool linked = false;
-};
-
-// Demangled C++ type names for DebugString(): "int", "std::string", "std::invalid_argument".
-std::string DemangledName(const std::type_info& type);
-// The dynamic type name of a stored exception ("unknown exception" for a non-std type).
-std::string ExceptionTypeName(const std::exception_ptr& error);
-// what() of a stored exception, or a placeholder for non-std types.
-std::string ExceptionMessage(const std::exception_ptr& error);
-
-// Hands an exception thrown by a done-callback to the process-wide handler (see
-// cf::SetCallbackExceptionHandler in future.h).
-void ReportCallbackException(const AnyFuture& future, std::exception_ptr error);
-// The same for work that has no future (ThreadPoolExecutor::Post): the handler gets an invalid
-// AnyFuture; the default one prints "exception in <origin>: <what>".
-void ReportDetachedException(std::exception_ptr error, const char* origin);
-
 class StateBase {
  public:
   StateBase(const StateBase&) = delete;
@@ -134,6 +105,9 @@ class StateBase {
   void RefFirstHandle() const {
     refs_.store(refs_.load(std::memory_order_relaxed) + kHandle, std::memory_order_relaxed);
   }
+  // A state made done at construction (MakeReadyFuture): its one reference becomes the first
+  // handle's, and nothing else holds it.
+  void BecomeOnlyHandle() const { refs_.store(kHandle, std::memory_order_relaxed); }
   void UnrefHandle() const { Release(kHandle); }
 
   // What Result() on an rvalue handle may do with the value (see TryTake).
@@ -151,8 +125,10 @@ class StateBase {
   [[noreturn]] void ThrowMoveOnlyShared() const;
 
   // Blocks until the done-callbacks queued before completion have run, unless called from one
-  // of them (their thread). Result() on an rvalue handle calls it before TryTake, so that
-  // every callback reads the value before it may be moved out.
+  // of them (their thread). Result() on an rvalue handle of a move-only T calls it before
+  // TryTake, so that every callback has read the value before it is handed over. (For a
+  // copyable T there is no need: each queued callback holds a handle from the completion on,
+  // so TryTake answers kShared and the value is copied while any of them still runs.)
   void AwaitCallbacks() const;
 
   StateCode code() const { return code_.load(std::memory_order_acquire); }
@@ -216,7 +192,9 @@ class StateBase {
   void AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn);
 
  protected:
-  StateBase() = default;
+  // await_callbacks: whether AwaitCallbacks is used (a move-only T), so completions must
+  // track when their callbacks have run.
+  explicit StateBase(bool await_callbacks) : await_callbacks_(await_callbacks) {}
   // A state destroyed without ever being done (its producer discarded it unrun) drops the
   // nodes still queued.
   virtual ~StateBase();
@@ -226,6 +204,17 @@ class StateBase {
   // then RunCallbacks(PublishFinished()) — which closes the callback list, publishes kFinished
   // with release ordering and wakes the waiters, and then runs the callbacks in this thread.
   bool ClaimFinish(StateCode* from);
+  // Makes a state that no other thread can see yet finished (its value or error_ stored
+  // already): no atomic read-modify-write, no callbacks, no waiters.
+  void PublishFinishedUnshared() {
+    callbacks_.store(kClosed, std::memory_order_relaxed);
+    code_.store(StateCode::kFinished, std::memory_order_relaxed);
+  }
+  // The same for the sole completer of a state it set running itself (a task, a continuation):
+  // nothing else can leave kRunning, so a plain store claims it.
+  void ClaimFinishRunning() {
+    code_.store(StateCode::kFinishingFromRunning, std::memory_order_relaxed);
+  }
   void UnclaimFinish(StateCode from) { code_.store(from, std::memory_order_release); }
   CallbackNode* PublishFinished();
   bool DoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -266,64 +255,44 @@ class StateBase {
   // Closes the callback list (later AddCallbackNode calls run their node at once) and returns
   // its nodes in registration order; marks them pending for AwaitCallbacks. Called once, by
   // the thread that makes the state done, before it publishes the code.
-  CallbackNode* DetachCallbacks();
+  CallbackNode* DetachCallbacks(bool* waiters = nullptr);
   static bool Finishing(StateCode c) {
     return c == StateCode::kFinishingFromPending || c == StateCode::kFinishingFromRunning;
   }
   // Waits out a completion that has claimed the state (ClaimFinish) until it is published.
   void AwaitFinished() const;
-  // Announces a waiter (with mu_ held, before it checks the code): see has_waiters_.
-  void NoteWaiterLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    has_waiters_.store(true, std::memory_order_seq_cst);
+  // Announces a waiter (with mu_ held, before it checks the code): true when a completion will
+  // see it; false when the callback word is closed already — the state is done or a completion
+  // is about to publish it (AwaitFinished), with no wake-up to wait for.
+  bool NoteWaiterLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (callbacks_.fetch_or(kWaitersBit, std::memory_order_acq_rel) & kClosed) == 0;
   }
   // Wakes and unlinks the waiters of a state that just became done.
   void NotifyWaitersLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable std::atomic<uint64_t> refs_{kRef};
   std::atomic<StateCode> code_{StateCode::kPending};
-  // Someone waited on this state at some point (sticky): a completion then takes mu_ to wake
-  // and unlink the waiters.
-  mutable std::atomic<bool> has_waiters_{false};
   // Queued callbacks not yet all run: set before completion publishes the code (so a thread
-  // that saw the completion sees it), cleared by callbacks_thread_ once they ran — without mu_
+  // that saw the completion sees it), cleared by the thread that ran them — without mu_
   // unless an rvalue Result() waits for it (callback_awaiters_; both sides use sequentially
   // consistent accesses, so either the waiter sees the flag cleared or the clearing thread
   // sees the waiter and takes mu_ to wake it).
   std::atomic<bool> callbacks_pending_{false};
+  const bool await_callbacks_;  // whether callbacks_pending_ is kept (a move-only T)
   mutable std::atomic<int> callback_awaiters_{0};
-  std::atomic<std::thread::id> callbacks_thread_;  // the thread that runs them
   WaiterNode* waiters_ ABSL_GUARDED_BY(mu_) = nullptr;
-  // Done-callbacks, newest first, pushed without mu_ (a compare-and-swap). Completion swaps in
-  // kClosedList just before it publishes the code, so an AddCallbackNode that finds the list
-  // closed waits (a few instructions) until the state is done and then runs its node at once.
-  static inline CallbackNode* const kClosedList = reinterpret_cast<CallbackNode*>(uintptr_t{1});
-  std::atomic<CallbackNode*> callbacks_{nullptr};
-};
-
-// The value slot: raw storage so T needs no default constructor; void has none.
-template <typename T>
-class ValueSlot {
- public:
-  ~ValueSlot() {
-    if (engaged_) value().~T();
+  // One word: the done-callbacks (the newest node, linked to older ones through next_callback),
+  // pushed without mu_ by a compare-and-swap, and kWaitersBit once someone waited (sticky). A
+  // completion swaps in kClosed just before it publishes the code, so an AddCallbackNode that
+  // finds it closed waits (a few instructions) until the state is done and then runs its node
+  // at once.
+  static constexpr uintptr_t kClosed = 1;
+  static constexpr uintptr_t kWaitersBit = 2;
+  static constexpr uintptr_t kNodeMask = ~(kClosed | kWaitersBit);  // nodes are 8-aligned
+  static CallbackNode* NodeOf(uintptr_t word) {
+    return reinterpret_cast<CallbackNode*>(word & kNodeMask);
   }
-  template <typename... A>
-  void Emplace(A&&... args) {
-    ::new (static_cast<void*>(storage_)) T(std::forward<A>(args)...);
-    engaged_ = true;
-  }
-  T& value() { return *std::launder(reinterpret_cast<T*>(storage_)); }
-  const T& value() const { return *std::launder(reinterpret_cast<const T*>(storage_)); }
-
- private:
-  alignas(T) unsigned char storage_[sizeof(T)];
-  bool engaged_ = false;
-};
-
-template <>
-class ValueSlot<void> {
- public:
-  void Emplace() {}
+  mutable std::atomic<uintptr_t> callbacks_{0};
 };
 
 // Executors may derive from SharedState<T> to keep their task in the same allocation (the
@@ -331,7 +300,20 @@ class ValueSlot<void> {
 template <typename T>
 class SharedState : public StateBase {
  public:
-  SharedState() = default;
+  SharedState() : StateBase(!std::is_void_v<T> && !std::is_copy_constructible_v<T>) {}
+  // A state finished at construction, with a value or (ReadyError) an exception; for
+  // MakeReadyFuture / MakeExceptionalFuture.
+  struct ReadyValue {};
+  struct ReadyError {};
+  template <typename... A>
+  explicit SharedState(ReadyValue, A&&... args) : SharedState() {
+    slot_.Emplace(std::forward<A>(args)...);
+    PublishFinishedUnshared();
+  }
+  SharedState(ReadyError, std::exception_ptr error) : SharedState() {
+    error_ = std::move(error);
+    PublishFinishedUnshared();
+  }
 
   // Stores the result; InvalidStateError when already finished or cancelled.
   template <typename... A>
@@ -342,6 +324,18 @@ class SharedState : public StateBase {
   bool TrySetValue(A&&... args) {
     StateCode from;
     if (!ClaimFinish(&from)) return false;
+    return StoreClaimedValue(from, std::forward<A>(args)...);
+  }
+  // TrySetValue for the sole completer of a state it set running itself (ClaimFinishRunning).
+  template <typename... A>
+  void SetValueWhileRunning(A&&... args) {
+    ClaimFinishRunning();
+    StoreClaimedValue(StateCode::kRunning, std::forward<A>(args)...);
+  }
+
+ private:
+  template <typename... A>
+  bool StoreClaimedValue(StateCode from, A&&... args) {
     if constexpr (std::is_void_v<T> || std::is_nothrow_constructible_v<T, A&&...>) {
       slot_.Emplace(std::forward<A>(args)...);
     } else {
@@ -356,6 +350,7 @@ class SharedState : public StateBase {
     return true;
   }
 
+ public:
   // Only after code() == kFinished and no error. For the library's own readers (MapResults);
   // handles go through ValueForRead / TakeValue.
   auto& value()
@@ -377,7 +372,7 @@ class SharedState : public StateBase {
   T TakeValue()
     requires(!std::is_void_v<T>)
   {
-    AwaitCallbacks();
+    if constexpr (!std::is_copy_constructible_v<T>) AwaitCallbacks();
     switch (TryTake()) {
       case Take::kLast:
         return std::move(slot_.value());

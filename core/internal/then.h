@@ -11,7 +11,7 @@
 // itself and is dropped once fn ran (or the link was given up), which frees the link as soon as
 // nobody holds its result.
 //
-//   source done ──OnDone──► takes a handle to the source ──RunOrQueue──►
+//   source done ──OnDone──► keeps the handle to the source it is given ──RunOrQueue──►
 //     inline form:    Execute: result running (unless cancelled) → fn → result completed
 //     executor form:  Dispatch: executor.Post(RunOnExecutor) (else Submit) ─► on the executor:
 //                     RunOrQueue → Execute
@@ -43,6 +43,7 @@
 
 #include "cf/core/errors.h"
 #include "cf/core/internal/task.h"
+#include "cf/core/internal/then_parts.h"
 
 namespace cf {
 namespace internal {
@@ -103,95 +104,16 @@ struct SharedRunOnExecutor {
   void operator()() const noexcept { (*run)(); }
 };
 
-// The result type of a continuation returning R: Future<V> is flattened to V.
-template <typename R>
-struct ThenResultOf {
-  using type = std::remove_cvref_t<R>;
-  static constexpr bool kFlatten = false;
-};
-template <typename V>
-struct ThenResultOf<Future<V>> {
-  using type = V;
-  static constexpr bool kFlatten = true;
-};
-template <typename R>
-using ThenResult = typename ThenResultOf<std::remove_cvref_t<R>>::type;
-
-template <typename Fn, typename T>
-struct ThenValueInvokedOf : std::invoke_result<Fn, const T&> {};
-template <typename Fn>
-struct ThenValueInvokedOf<Fn, void> : std::invoke_result<Fn> {};
-template <typename Fn, typename T>
-using ThenValueInvoked = typename ThenValueInvokedOf<Fn, T>::type;
-
-// The outcome of a done future `g` onto `s`: the value (copied), the exception, or
-// cf::CancelledError for a cancelled g.
-template <typename U>
-void ForwardOutcome(SharedState<U>& s, const Future<U>& g) noexcept {
-  try {
-    if (g.Cancelled()) {
-      s.TrySetError(std::make_exception_ptr(CancelledError()));
-    } else if (std::exception_ptr e = g.Exception(); e != nullptr) {
-      s.TrySetError(std::move(e));
-    } else if constexpr (std::is_void_v<U>) {
-      s.TrySetValue();
-    } else {
-      s.TrySetValue(g.Result());
-    }
-  } catch (...) {
-    s.TrySetError(std::current_exception());
-  }
-}
-
-// A reference to a link's result that must complete it: a flattened continuation's callback on
-// the inner future holds one. Destroyed with the result still pending: cf::BrokenPromise.
-template <typename U>
-class CompletingRef {
- public:
-  explicit CompletingRef(SharedState<U>* s) : s_(s) { s_->Ref(); }
-  CompletingRef(CompletingRef&& other) noexcept : s_(std::exchange(other.s_, nullptr)) {}
-  CompletingRef& operator=(CompletingRef&&) = delete;
-  ~CompletingRef() {
-    if (s_ == nullptr) return;
-    if (!s_->done()) s_->TrySetError(std::make_exception_ptr(BrokenPromise()));
-    s_->Unref();
-  }
-  SharedState<U>& operator*() const { return *s_; }
-
- private:
-  SharedState<U>* s_;
-};
-
-// No executor: the inline forms.
-struct Inline {};
-
-// The executor of a link, and whether it was handed over already; nothing for Inline.
-template <typename E>
-struct ExecutorSlot {
-  explicit ExecutorSlot(E* e) : executor(e) {}
-  E* const executor;
-  bool dispatched = false;  // written before the executor may run the link
-};
-template <>
-struct ExecutorSlot<Inline> {
-  explicit ExecutorSlot(Inline*) {}
-};
-
-// A link bound to an executor that queues Tasks is one (no allocation at the hand-off).
-struct NotATask {};
-template <typename E>
-using TaskBaseFor = std::conditional_t<PushesTasks<E>, Task, NotATask>;
-
 // One link. kValue: ThenValue (else Then). E: the executor type, or Inline.
 template <bool kValue, typename T, typename U, typename Fn, typename E>
 class ThenState final : public SharedState<U>, public ContinuationNode, public TaskBaseFor<E> {
  public:
   template <typename F>
-  ThenState(E* executor, F&& fn) : exec_(executor), fn_(std::in_place, std::forward<F>(fn)) {}
+  ThenState(E* executor, F&& fn) : exec_(executor), fn_(std::forward<F>(fn)) {}
 
   // The source is done (its completing thread, or the registering one).
   void OnDone(StateBase* source) noexcept override {
-    source_ = FutureAccess::FromTypedState(static_cast<SharedState<T>*>(source));
+    source_ = FutureAccess::AdoptTypedState(static_cast<SharedState<T>*>(source));
     RunOrQueue(this);
   }
   // The source was destroyed without ever completing.
@@ -238,11 +160,11 @@ class ThenState final : public SharedState<U>, public ContinuationNode, public T
     if (run) {
       CompleteWith([this]() -> decltype(auto) {
         if constexpr (!kValue) {
-          return std::invoke(std::move(*fn_), std::as_const(source_));
+          return std::invoke(std::move(fn_.get()), std::as_const(source_));
         } else if constexpr (std::is_void_v<T>) {
-          return std::invoke(std::move(*fn_));
+          return std::invoke(std::move(fn_.get()));
         } else {
-          return std::invoke(std::move(*fn_), source_.Result());
+          return std::invoke(std::move(fn_.get()), source_.Result());
         }
       });
     }
@@ -265,9 +187,9 @@ class ThenState final : public SharedState<U>, public ContinuationNode, public T
         });
       } else if constexpr (std::is_void_v<R>) {
         call();
-        this->TrySetValue();
+        this->SetValueWhileRunning();  // this link set its result running: the sole completer
       } else {
-        this->TrySetValue(call());
+        this->SetValueWhileRunning(call());
       }
     } catch (...) {
       this->TrySetError(std::current_exception());
@@ -322,7 +244,7 @@ class ThenState final : public SharedState<U>, public ContinuationNode, public T
   }
 
   [[no_unique_address]] ExecutorSlot<E> exec_;
-  std::optional<Fn> fn_;
+  [[no_unique_address]] FnSlot<Fn> fn_;
   Future<T> source_;  // set once the source is done
 };
 

@@ -78,20 +78,21 @@ class TaskState final : public SharedState<T>, public Task {
 
   void RunTask() noexcept override {
     try {
+      // Once running, this task is its future's only completer (SetValueWhileRunning).
       if (!this->SetRunningOrNotifyCancel()) {
         call_.reset();
       } else if constexpr (std::is_void_v<T>) {
         Invoke();
         call_.reset();
-        this->TrySetValue();
+        this->SetValueWhileRunning();
       } else if constexpr (std::is_reference_v<Invoked>) {
         // The reference may point into the call's own state: copy it out first.
-        this->TrySetValue(Invoke());
+        this->SetValueWhileRunning(Invoke());
         call_.reset();
       } else {
         T value = Invoke();
         call_.reset();
-        this->TrySetValue(std::move(value));
+        this->SetValueWhileRunning(std::move(value));
       }
     } catch (...) {
       call_.reset();
