@@ -128,11 +128,12 @@ class Future {
   // pool.Submit(fn).Result(), or std::move(f).Result()): the value itself, so it outlives the
   // future — moved out of the shared state when this handle is the last one (promises and
   // executors do not count), copied otherwise. A value moved out is gone for good: a later
-  // Result() through any handle throws InvalidStateError. Before moving, it waits for the
-  // done-callbacks queued before completion to return, so they all read the value (unless
-  // called from one of them). The handle itself stays valid; on a timeout nothing is taken.
-  // A move-only T (std::unique_ptr) cannot be copied: with other handles left, an rvalue
-  // Result() throws InvalidStateError saying how many, and takes nothing.
+  // Result() through any handle throws InvalidStateError. Done-callbacks queued before
+  // completion count as handles until they return, so they always read the value: while one
+  // still runs, a copyable value is copied. The handle itself stays valid; on a timeout
+  // nothing is taken. A move-only T (std::unique_ptr) cannot be copied: an rvalue Result()
+  // first waits for those callbacks to return (unless called from one of them), then, with
+  // other handles left, throws InvalidStateError saying how many, and takes nothing.
   // An rvalue Result() is a consuming use of its handle object: do not use that same object
   // from another thread meanwhile.
   typename internal::ResultRef<T>::type Result(Timeout timeout = absl::InfiniteDuration()) const& {
