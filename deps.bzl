@@ -8,6 +8,8 @@ Where things come from (see ./bazelw, which puts them in place):
   @bazel_skylib, @platforms                       Debian's bazel-skylib and bazel-platforms
   @com_google_absl, @com_google_googletest,       Debian's source packages abseil, googletest and
   @com_github_google_benchmark                    benchmark, unpacked by ./bazelw into deps_dir
+                                                  (abseil with third_party/abseil/*.patch,
+                                                  needed for GCC 16)
   @cereal                                         Debian's libcereal-dev headers
   @boost, @tbb                                    Debian's libboost-thread-dev and libtbb-dev
                                                   (benchmark peers only; without them the
