@@ -8,10 +8,18 @@ Where things come from (see ./bazelw, which puts them in place):
   @bazel_skylib, @platforms                       Debian's bazel-skylib and bazel-platforms
   @com_google_absl, @com_google_googletest,       Debian's source packages abseil, googletest and
   @com_github_google_benchmark                    benchmark, unpacked by ./bazelw into deps_dir
+                                                  (abseil with third_party/abseil/*.patch,
+                                                  needed for GCC 16)
   @cereal                                         Debian's libcereal-dev headers
   @boost, @tbb                                    Debian's libboost-thread-dev and libtbb-dev
-                                                  (benchmark peers only)
+                                                  (benchmark peers only; without them the
+                                                  benchmarks that need them are skipped, see
+                                                  third_party/system_library.bzl)
+
+MODULE.bazel is the same set under Bzlmod (Bazel 7+), with the Central Registry's module names.
 """
+
+load("//third_party:system_library.bzl", "cf_system_libraries")
 
 # Folder names inside deps_dir, as the upstream tarballs unpack.
 ABSL_DIR = "abseil-20220623.1"
@@ -63,15 +71,4 @@ def cf_dependencies(
         path = system_include,
         build_file = str(Label("//third_party:cereal.BUILD")),
     )
-    _maybe(
-        native.new_local_repository,
-        "boost",
-        path = system_include + "/boost",
-        build_file = str(Label("//third_party:boost.BUILD")),
-    )
-    _maybe(
-        native.new_local_repository,
-        "tbb",
-        path = system_include + "/tbb",
-        build_file = str(Label("//third_party:tbb.BUILD")),
-    )
+    cf_system_libraries(system_include, skip = native.existing_rules())
