@@ -86,22 +86,31 @@ void StateBase::AwaitCallbacks() const {
 
 void StateBase::RunCallbacks(CallbackNode* list) {
   if (list == nullptr) return;
-  // Detached by DetachCallbacks; nothing else reaches these nodes any more. Each node's OnDone
-  // may free the node (read `next` first) but not this state: the completing thread holds a
-  // reference.
-  const RunningCallbacks frame{this, running_callbacks};
-  if (await_callbacks_) running_callbacks = &frame;
-  while (list != nullptr) {
-    CallbackNode* next = list->next_callback;
-    list->OnDone(this);
-    list = next;
+  if (!await_callbacks_) {
+    RunNodes(list);
+    return;
   }
-  if (!await_callbacks_) return;
+  // A move-only result: record that this thread runs these callbacks (AwaitCallbacks from one
+  // of them must not wait for itself), then clear callbacks_pending_.
+  RunningCallbacks frame{this, running_callbacks};
+  running_callbacks = &frame;
+  RunNodes(list);
   running_callbacks = frame.outer;
   // An rvalue Result() of a move-only T may now take the value. The lock only wakes one that
   // waits.
   callbacks_pending_.store(false, std::memory_order_seq_cst);
   if (callback_awaiters_.load(std::memory_order_seq_cst) > 0) absl::MutexLock lock(&mu_);
+}
+
+void StateBase::RunNodes(CallbackNode* list) noexcept {
+  // Detached by DetachCallbacks; nothing else reaches these nodes any more. Each node's OnDone
+  // may free the node (read `next` first) but not this state: the completing thread holds a
+  // reference.
+  while (list != nullptr) {
+    CallbackNode* next = list->next_callback;
+    list->OnDone(this);
+    list = next;
+  }
 }
 
 void StateBase::AddCallbackNode(CallbackNode* node) {

@@ -256,6 +256,8 @@ class StateBase {
   // its nodes in registration order; marks them pending for AwaitCallbacks. Called once, by
   // the thread that makes the state done, before it publishes the code.
   CallbackNode* DetachCallbacks(bool* waiters = nullptr);
+  // Calls OnDone on each node of a detached list, in order.
+  void RunNodes(CallbackNode* list) noexcept;
   static bool Finishing(StateCode c) {
     return c == StateCode::kFinishingFromPending || c == StateCode::kFinishingFromRunning;
   }
