@@ -13,8 +13,10 @@
 using bazel::tools::cpp::runfiles::Runfiles;
 
 int main(int argc, char** argv) {
-  // The worker is data of this program: "<workspace name>/<package>/<target>" in its runfiles.
-  // Works under `bazel run` and when bazel-bin/process_pool is started by hand.
+  // The worker is data of this program: "<repository>/<package>/<target>" in its runfiles, where
+  // this repository is "cf_consumer", the name in WORKSPACE (Bazel 4) or in MODULE.bazel (Bazel 7,
+  // whose runfiles library maps it). Works under `bazel run` and when bazel-bin/process_pool is
+  // started by hand. docs/consuming.md §5.3 in the cf repository.
   std::string error;
   std::unique_ptr<Runfiles> runfiles(Runfiles::Create(argv[0], &error));
   if (runfiles == nullptr) {
