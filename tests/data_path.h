@@ -8,7 +8,7 @@
 //
 // $(rootpath) is relative to the folder `bazel test` starts a test in (the main workspace's
 // runfiles folder): "tools/tour" when cf is the main workspace, "../cf/tools/tour" when another
-// workspace tests @cf//... (docs/consuming.md §4). Never build the path from TEST_WORKSPACE: that
+// workspace tests @cf//... (docs/consuming.md §6). Never build the path from TEST_WORKSPACE: that
 // is the main workspace's name, not cf's.
 #ifndef CF_TESTS_DATA_PATH_H_
 #define CF_TESTS_DATA_PATH_H_
