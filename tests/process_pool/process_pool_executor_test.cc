@@ -31,6 +31,7 @@
 #include "cf/serialization/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/data_path.h"
 #include "tests/executor_behaviour/tasks.h"
 #include "tests/process_pool/process_pool_traits.h"
 #include "tests/process_pool/process_tasks.h"
@@ -121,18 +122,13 @@ TEST(ProcessPoolStartMethodTest, UnregisteredFunctionIsRefusedAtSubmit) {
   EXPECT_EQ(pool.Submit(&Mul, 6, 7).Result(kBound), 42);  // the pool is fine
 }
 
-std::string Runfile(const std::string& path) {
-  return std::filesystem::absolute(path).string();
-}
-
 TEST(ProcessPoolStartMethodTest, WorkerProgramWithoutInitProcessPoolBreaksThePool) {
   for (StartMethod method : {StartMethod::kSpawn, StartMethod::kForkServer}) {
-    for (const char* program : {"tests/process_pool/no_init_program",
-                                "tests/process_pool/no_init_pool_program"}) {
+    for (const char* program : {"CF_NO_INIT_PROGRAM", "CF_NO_INIT_POOL_PROGRAM"}) {
       SCOPED_TRACE(std::string(program) + " " + MethodName(method));
       ProcessPoolExecutor pool({.max_workers = 1,
                                 .start_method = method,
-                                .worker_binary = Runfile(program)});
+                                .worker_binary = DataPath(program)});
       const absl::Time start = absl::Now();
       Future<int> f = pool.Submit(&GetPid);
       const std::string message = BrokenMessage(f);
@@ -149,7 +145,7 @@ TEST(ProcessPoolStartMethodTest, DedicatedWorkerBinary) {
     SCOPED_TRACE(MethodName(method));
     ProcessPoolExecutor pool({.max_workers = 2,
                               .start_method = method,
-                              .worker_binary = Runfile("tests/process_pool/test_worker")});
+                              .worker_binary = DataPath("CF_TEST_WORKER")});
     const int pid = pool.Submit(&GetPid).Result(kBound);
     EXPECT_NE(pid, getpid());
     std::ifstream exe_name("/proc/" + std::to_string(pid) + "/comm");

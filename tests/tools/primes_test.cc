@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/data_path.h"
 #include "tests/tools/run_program.h"
 
 namespace cf::testing {
@@ -56,7 +57,7 @@ TEST_P(PrimesTest, KnownPrimesAndComposites) {
   for (const auto& [n, prime] : Known()) numbers.push_back(absl::StrCat(n));
   const std::string args =
       absl::StrCat("--executor=", GetParam(), " --workers=2 --numbers=", absl::StrJoin(numbers, ","));
-  const ProgramRun run = RunProgram(RunfilePath("tools/primes"), args, kLimitSeconds);
+  const ProgramRun run = RunProgram(DataPath("CF_PRIMES"), args, kLimitSeconds);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   const auto results = ParseResults(run.out);
   const std::map<int64_t, bool> answers(results.begin(), results.end());
@@ -71,7 +72,7 @@ TEST_P(PrimesTest, KnownPrimesAndComposites) {
 }
 
 TEST_P(PrimesTest, OutputKeepsInputOrder) {
-  const ProgramRun run = RunProgram(RunfilePath("tools/primes"),
+  const ProgramRun run = RunProgram(DataPath("CF_PRIMES"),
                                     absl::StrCat("--executor=", GetParam(),
                                                  " --progress=false --numbers=1000003,4,97,9"),
                                     kLimitSeconds);
@@ -89,7 +90,7 @@ INSTANTIATE_TEST_SUITE_P(Executors, PrimesTest,
                          ::testing::Values("process", "thread", "sequential"));
 
 TEST(PrimesFlagsTest, BadInputSaysWhatToDo) {
-  const std::string primes = RunfilePath("tools/primes");
+  const std::string primes = DataPath("CF_PRIMES");
   ProgramRun run = RunProgram(primes, "--numbers=97,seven", kLimitSeconds);
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("--numbers: 'seven' is not an integer"));

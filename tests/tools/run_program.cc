@@ -7,7 +7,6 @@
 
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -23,15 +22,6 @@ std::string ReadFile(const std::string& path) {
 }
 
 }  // namespace
-
-std::string RunfilePath(const std::string& workspace_relative) {
-  const char* srcdir = getenv("TEST_SRCDIR");
-  const char* workspace = getenv("TEST_WORKSPACE");
-  if (srcdir == nullptr || workspace == nullptr) {
-    throw std::runtime_error("TEST_SRCDIR/TEST_WORKSPACE unset: run this test with bazel test");
-  }
-  return absl::StrCat(srcdir, "/", workspace, "/", workspace_relative);
-}
 
 ProgramRun RunProgram(const std::string& program, const std::string& args, int limit_seconds) {
   const char* tmp = getenv("TEST_TMPDIR");

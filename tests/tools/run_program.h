@@ -12,9 +12,6 @@ struct ProgramRun {
   std::string err;     // stderr
 };
 
-// The path of a program in this test's runfiles, e.g. RunfilePath("tools/tour").
-std::string RunfilePath(const std::string& workspace_relative);
-
 // Runs `program args` (args are passed through the shell unquoted, so keep them simple) with a
 // limit of `limit_seconds`, after which it is killed.
 ProgramRun RunProgram(const std::string& program, const std::string& args, int limit_seconds);

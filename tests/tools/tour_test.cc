@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/data_path.h"
 #include "tests/tools/run_program.h"
 
 namespace cf::testing {
@@ -20,7 +21,7 @@ using ::testing::Not;
 
 constexpr int kLimitSeconds = 240;  // the tour takes ~4 s; sanitizers slow it down
 
-std::string Tour() { return RunfilePath("tools/tour"); }
+std::string Tour() { return DataPath("CF_TOUR"); }
 
 // (name, heading) of every section, from --list.
 std::vector<std::pair<std::string, std::string>> ListSections() {
