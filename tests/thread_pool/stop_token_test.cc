@@ -31,14 +31,21 @@ TEST(StopTokenTest, TaskReceivesTokenAndOtherArguments) {
   EXPECT_EQ(f.Result(kWait), 10);
 }
 
-TEST(StopTokenTest, RequestStopSignalsRunningTaskWithToken) {
-  ThreadPoolExecutor pool(1);
-  absl::Notification started;
-  Future<bool> f = pool.Submit([&started](std::stop_token st) {
-    started.Notify();
+// Submits a task that takes a token and returns whether it was signalled within kWait; returns
+// its future once the task is running (a test failure if it does not start within kWait).
+Future<bool> RunningTaskAwaitingStop(ThreadPoolExecutor& pool) {
+  auto started = std::make_shared<absl::Notification>();
+  Future<bool> f = pool.Submit([started](std::stop_token st) {
+    started->Notify();
     return WaitForStop(st, kWait);
   });
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kWait));
+  EXPECT_TRUE(started->WaitForNotificationWithTimeout(kWait)) << "the task did not start";
+  return f;
+}
+
+TEST(StopTokenTest, RequestStopSignalsRunningTaskWithToken) {
+  ThreadPoolExecutor pool(1);
+  Future<bool> f = RunningTaskAwaitingStop(pool);
   EXPECT_TRUE(f.Running());
   EXPECT_FALSE(f.Cancel());  // Python's meaning: a running future is not cancelled
   EXPECT_TRUE(f.RequestStop());
@@ -48,12 +55,7 @@ TEST(StopTokenTest, RequestStopSignalsRunningTaskWithToken) {
 
 TEST(StopTokenTest, RequestStopThroughAnyFuture) {
   ThreadPoolExecutor pool(1);
-  absl::Notification started;
-  Future<bool> f = pool.Submit([&started](std::stop_token st) {
-    started.Notify();
-    return WaitForStop(st, kWait);
-  });
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kWait));
+  Future<bool> f = RunningTaskAwaitingStop(pool);
   const AnyFuture any = f;
   EXPECT_TRUE(any.RequestStop());
   EXPECT_TRUE(f.Result(kWait));
