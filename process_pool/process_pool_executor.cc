@@ -147,7 +147,8 @@ void InitProcessPool(int argc, char** argv) {
       return;
     case internal::Role::kWorker:
       internal::DieWithParent(role->parent);
-      _exit(internal::RunWorker(internal::kWorkerInFd, internal::kWorkerOutFd));
+      _exit(internal::RunWorker(internal::kWorkerInFd, internal::kWorkerOutFd,
+                                internal::kWorkerChannelFd));
     case internal::Role::kForkServer:
       internal::RunForkServer(internal::kForkServerFd, role->parent, &internal::RunWorker);
   }

@@ -122,13 +122,15 @@ absl::string_view FrameKindName(FrameKind kind) {
       return "goodbye";
     case FrameKind::kConfigure:
       return "configure";
+    case FrameKind::kWake:
+      return "wake";
   }
   return "unknown";
 }
 
 bool IsValidFrameKind(std::uint8_t value) {
   return value >= static_cast<std::uint8_t>(FrameKind::kCall) &&
-         value <= static_cast<std::uint8_t>(FrameKind::kConfigure);
+         value <= static_cast<std::uint8_t>(FrameKind::kWake);
 }
 
 void EncodeFrameHeader(const FrameHeader& header, char* out) {

@@ -18,7 +18,7 @@
 //   kException          an encoded ExceptionInfo: the kCall failed, worker → parent
 //   kHello, kShutdown,  control frames whose payloads the process pool defines (a worker's
 //   kGoodbye,           greeting, "finish and exit", "exiting", the pool's settings for a
-//   kConfigure          worker)
+//   kConfigure, kWake   worker, a doorbell: "look at the shared ring")
 //
 // Reading: FrameDecoder turns bytes into frames incrementally (push bytes with Append, or read
 // straight into WritableSpan and Commit). FrameReader drives one over a file descriptor,
@@ -77,6 +77,7 @@ enum class FrameKind : std::uint8_t {
   kShutdown = 6,
   kGoodbye = 7,
   kConfigure = 8,
+  kWake = 9,
 };
 
 // "call", "result", ...; "unknown" for other values.

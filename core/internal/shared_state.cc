@@ -180,8 +180,26 @@ CallbackNode* StateBase::PublishFinished() {
   return callbacks;
 }
 
+StateCode StateBase::ObserveStartedElsewhere() const {
+  auto* self = const_cast<StateBase*>(this);
+  absl::MutexLock lock(&mu_);
+  StateCode c = StateCode::kPending;
+  if (code() == StateCode::kPending && self->StartedElsewhere(/*revoke=*/false)) {
+    self->code_.compare_exchange_strong(c, StateCode::kRunning, std::memory_order_acq_rel,
+                                        std::memory_order_acquire);
+  }
+  return code();
+}
+
 bool StateBase::TryCancelLocked(StateCode& found, CallbackNode** list) {
   found = StateCode::kPending;
+  if (may_start_elsewhere_ && code() == StateCode::kPending && StartedElsewhere(/*revoke=*/true)) {
+    // A worker took it: running now, which Cancel() cannot undo.
+    code_.compare_exchange_strong(found, StateCode::kRunning, std::memory_order_acq_rel,
+                                  std::memory_order_acquire);
+    found = code();
+    return false;
+  }
   if (!code_.compare_exchange_strong(found, StateCode::kCancelled, std::memory_order_acq_rel,
                                      std::memory_order_acquire)) {
     return false;

@@ -134,7 +134,8 @@ class StateBase {
   StateCode code() const { return code_.load(std::memory_order_acquire); }
   bool done() const { return code() >= StateCode::kCancelled; }
   bool running() const {
-    const StateCode c = code();
+    StateCode c = code();
+    if (c == StateCode::kPending && may_start_elsewhere_) c = ObserveStartedElsewhere();
     return c == StateCode::kRunning || c == StateCode::kFinishingFromRunning;
   }
   bool cancelled() const {
@@ -222,6 +223,19 @@ class StateBase {
   }
   [[noreturn]] void ThrowInvalidState() const;
 
+  // Work that may start outside this process's view of the state: the process pool's calls
+  // waiting in a worker's ring, which the worker takes with a compare-and-swap in shared memory
+  // while the future is still kPending here. A subclass that sets may_start_elsewhere_ answers,
+  // with mu_ held, on a pending state: has the work started? With revoke (Cancel(),
+  // RequestStop()), if it has not, it must make sure it never will before answering false. A
+  // true answer turns the state kRunning (Running(), state() and Cancel() agree with the
+  // worker), false with revoke lets Cancel() win. The default: false.
+  virtual bool StartedElsewhere(bool revoke) {
+    (void)revoke;
+    return false;
+  }
+  bool may_start_elsewhere_ = false;  // set once, in the subclass's constructor
+
   // Signals the stop token of the running work, if it has one (the thread pool's tasks that
   // take a std::stop_token); returns whether it did. Called from RequestStop() once the state
   // was seen running, from any thread, without mu_. The default: no token, false.
@@ -261,6 +275,9 @@ class StateBase {
   static bool Finishing(StateCode c) {
     return c == StateCode::kFinishingFromPending || c == StateCode::kFinishingFromRunning;
   }
+  // running()/public_state() of a pending state whose work may start elsewhere: asks
+  // StartedElsewhere(false) under mu_ and turns the state kRunning if it has; returns the code.
+  StateCode ObserveStartedElsewhere() const;
   // Waits out a completion that has claimed the state (ClaimFinish) until it is published.
   void AwaitFinished() const;
   // Announces a waiter (with mu_ held, before it checks the code): true when a completion will

@@ -55,7 +55,9 @@ std::string ExceptionMessage(const std::exception_ptr& error) {
 }
 
 FutureState StateBase::public_state() const {
-  switch (code()) {
+  StateCode c = code();
+  if (c == StateCode::kPending && may_start_elsewhere_) c = ObserveStartedElsewhere();
+  switch (c) {
     case StateCode::kPending:
     case StateCode::kFinishingFromPending:
       return FutureState::kPending;

@@ -15,7 +15,7 @@ namespace {
 
 class ForkLauncher final : public ChildLauncher {
  public:
-  absl::StatusOr<WorkerProcess> Start() override {
+  absl::StatusOr<WorkerProcess> Start(int channel_fd) override {
     UniqueFd call_read, call_write, result_read, result_write;
     if (absl::Status s = MakePipe(call_read, call_write); !s.ok()) return s;
     if (absl::Status s = MakePipe(result_read, result_write); !s.ok()) return s;
@@ -27,14 +27,14 @@ class ForkLauncher final : public ChildLauncher {
       // lock another thread may hold, until the worker loop runs the user's task.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
-      const int keep[2] = {call_read.get(), result_write.get()};
-      SetUpChild(keep, 2);
+      const int keep[3] = {call_read.get(), result_write.get(), channel_fd};
+      SetUpChild(keep, 3);
       signal(SIGPIPE, SIG_DFL);
       signal(SIGCHLD, SIG_DFL);
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
-      _exit(RunWorker(kWorkerInFd, kWorkerOutFd));
+      _exit(RunWorker(kWorkerInFd, kWorkerOutFd, kWorkerChannelFd));
     }
     return FinishStart(pid, std::move(call_write), std::move(result_read), /*is_child=*/true);
   }

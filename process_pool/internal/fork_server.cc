@@ -46,7 +46,7 @@ struct ForkRequest {
 
   ServerMessage message{};
   iovec iov{&message, sizeof(message)};
-  alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
   msghdr header{};
 };
 
@@ -172,7 +172,7 @@ absl::Status ForkServer::ReadMessages(absl::Duration timeout, pid_t want_fork_re
   }
 }
 
-absl::StatusOr<WorkerProcess> ForkServer::Fork() {
+absl::StatusOr<WorkerProcess> ForkServer::Fork(int channel_fd) {
   UniqueFd call_read, call_write, result_read, result_write;
   if (absl::Status s = MakePipe(call_read, call_write); !s.ok()) return s;
   if (absl::Status s = MakePipe(result_read, result_write); !s.ok()) return s;
@@ -182,8 +182,8 @@ absl::StatusOr<WorkerProcess> ForkServer::Fork() {
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(2 * sizeof(int));
-  const int fds[2] = {call_read.get(), result_write.get()};
+  cmsg->cmsg_len = CMSG_LEN(3 * sizeof(int));
+  const int fds[3] = {call_read.get(), result_write.get(), channel_fd};
   memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
   ssize_t n;
   do {
@@ -258,24 +258,23 @@ void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main) {
     if (n <= 0) break;  // the pool closed the socket or died
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     if (m.type != 'F' || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
-        cmsg->cmsg_len != CMSG_LEN(2 * sizeof(int))) {
+        cmsg->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
       break;  // not our protocol: stop rather than guess
     }
-    int fds[2];
+    int fds[3];
     memcpy(fds, CMSG_DATA(cmsg), sizeof(fds));
     const pid_t server = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != server) _exit(1);
-      SetUpChild(fds, 2);
+      SetUpChild(fds, 3);
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
-      _exit(worker_main(kWorkerInFd, kWorkerOutFd));
+      _exit(worker_main(kWorkerInFd, kWorkerOutFd, kWorkerChannelFd));
     }
-    close(fds[0]);
-    close(fds[1]);
+    for (int fd : fds) close(fd);
     if (pid > 0) children.push_back(pid);
     SendMessage(control_fd, ServerMessage{'P', pid > 0 ? pid : -errno, 0});
   }
@@ -293,14 +292,14 @@ class ForkServerLauncher final : public Launcher {
   ForkServerLauncher(std::string binary, absl::Duration start_timeout)
       : binary_(std::move(binary)), start_timeout_(start_timeout) {}
 
-  absl::StatusOr<WorkerProcess> Start() override {
+  absl::StatusOr<WorkerProcess> Start(int channel_fd) override {
     if (server_ == nullptr) {
       absl::StatusOr<std::unique_ptr<ForkServer>> server =
           ForkServer::Start(binary_, start_timeout_);
       if (!server.ok()) return server.status();
       server_ = *std::move(server);
     }
-    return server_->Fork();
+    return server_->Fork(channel_fd);
   }
   absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) override {
     if (server_ == nullptr) return absl::UnavailableError("the fork server is gone");

@@ -3,12 +3,12 @@
 //
 // Not part of the public API (see cf/process_pool/process_pool_executor.h). This layer knows
 // nothing about frames or tasks: it creates a worker with two pipes (calls in, results out) and
-// tells the pool how the worker ended.
+// the pool's shared channel (a memfd), and tells the pool how the worker ended.
 //
 //   start method  implementation        how a worker starts
-//   kFork         fork_launcher.cc      fork() of this process; the child runs RunWorker(3, 4).
+//   kFork         fork_launcher.cc      fork() of this process; the child runs RunWorker(3, 4, 5).
 //   kSpawn        spawn_launcher.cc     posix_spawn() of the worker program (this one by
-//                                       default) with CF_PROCESS_POOL_ROLE=worker:3,4:<parent>;
+//                                       default) with CF_PROCESS_POOL_ROLE=worker:3,4,5:<parent>;
 //                                       cf::InitProcessPool at the top of its main() runs
 //                                       RunWorker instead of main.
 //   kForkServer   fork_server.{h,cc}    one server spawned that way (role forkserver:3:<parent>)
@@ -16,7 +16,7 @@
 //                                       reports their exit statuses, since it is their parent.
 //
 // Hygiene, for every method: every descriptor cf creates is O_CLOEXEC; a worker keeps only
-// stdin/stdout/stderr and its own two pipe ends, renumbered to 3 and 4; workers die with the
+// stdin/stdout/stderr, its own two pipe ends and its channel, renumbered to 3, 4 and 5; workers die with the
 // parent (PR_SET_PDEATHSIG plus a getppid() check) and exit on EOF of their call pipe. A worker
 // that cannot put its pipes in place (e.g. no descriptor left) says why on stderr and exits with
 // kSetupFailedExitCode.
@@ -50,6 +50,8 @@ inline constexpr char kRoleEnvVar[] = "CF_PROCESS_POOL_ROLE";
 // The descriptors a worker reads calls from and writes results to.
 inline constexpr int kWorkerInFd = 3;
 inline constexpr int kWorkerOutFd = 4;
+// The worker's shared channel (shared_region.h), a memfd.
+inline constexpr int kWorkerChannelFd = 5;
 // The descriptor of a fork server's control socket.
 inline constexpr int kForkServerFd = 3;
 // Exit code of a spawned program that reached cf::ProcessPoolExecutor without having called
@@ -59,7 +61,7 @@ inline constexpr int kMissingInitExitCode = 86;
 inline constexpr int kSetupFailedExitCode = 87;
 
 // The worker loop: reads calls from in_fd, writes results to out_fd; returns the exit code.
-using WorkerMain = int (*)(int in_fd, int out_fd);
+using WorkerMain = int (*)(int in_fd, int out_fd, int channel_fd);
 
 struct WorkerProcess {
   pid_t pid = -1;
@@ -72,8 +74,9 @@ class Launcher {
  public:
   virtual ~Launcher() = default;
 
-  // Starts one worker. An error says why none could be started (its message is the cause).
-  virtual absl::StatusOr<WorkerProcess> Start() = 0;
+  // Starts one worker with `channel_fd` (which the caller keeps) as its shared channel. An
+  // error says why none could be started (its message is the cause).
+  virtual absl::StatusOr<WorkerProcess> Start(int channel_fd) = 0;
   // Once the worker's pidfd fired: its wait status, waiting up to `timeout` for it. An error
   // says why the status cannot be known (e.g. SIGCHLD is ignored, so the kernel reaped it).
   virtual absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) = 0;

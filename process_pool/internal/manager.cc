@@ -26,12 +26,17 @@
 #include "cf/process_pool/internal/failure_policy.h"
 #include "cf/process_pool/internal/pool_core.h"
 #include "cf/process_pool/internal/process_util.h"
+#include "cf/process_pool/internal/shared_region.h"
 #include "cf/serialization/exception.h"
 
 namespace cf::internal {
 namespace {
 
 constexpr size_t kMaxSparePayload = 64 << 20;
+// Calls a worker may hold at once (see pool_core.h), and how long the manager watches the rings
+// before it sleeps in poll().
+constexpr size_t kMaxDepth = 64;
+constexpr absl::Duration kManagerSpin = absl::Microseconds(50);
 
 int PollTimeoutMs(absl::Time now, absl::Time deadline) {
   if (deadline == absl::InfiniteFuture()) return -1;
@@ -85,16 +90,21 @@ void PoolCore::Run() {
   std::vector<pollfd> fds;
   bool terminating = false;
   for (;;) {
-    Dispatch();
+    {
+      absl::MutexLock rings(&rings_mu_);
+      Dispatch();
+    }
     bool start_worker = false;
     bool stop = false;
     bool retire_all = false;
+
     {
       absl::MutexLock lock(&mu_);
       if (terminate_requested_ && !terminating) {
         terminating = true;
         for (auto& w : workers_) w->MarkTerminated(absl::Now());
       }
+
       if (broken_local_) {
         stop = true;
       } else if (!pending_.empty() || !requeued_.empty()) {
@@ -109,6 +119,7 @@ void PoolCore::Run() {
       }
     }
     if (retire_all) {
+      absl::MutexLock rings(&rings_mu_);
       for (auto& w : workers_) w->Retire();
     }
     if (!deliveries.empty()) {
@@ -124,9 +135,16 @@ void PoolCore::Run() {
     }
     if (stop) break;
     if (start_worker) {
+      absl::MutexLock rings(&rings_mu_);
       StartWorker(deliveries);
       continue;
     }
+
+    {
+      absl::MutexLock rings(&rings_mu_);
+      if (ReadRings(deliveries)) continue;
+    }
+    if (!PrepareToSleep()) continue;
 
     // Wait for the workers, the launcher, a submitter, or the next deadline.
     fds.clear();
@@ -141,7 +159,9 @@ void PoolCore::Run() {
       deadline = std::min(deadline, w->kill_deadline());
     }
     const int rc = poll(fds.data(), fds.size(), PollTimeoutMs(absl::Now(), deadline));
+    for (auto& w : workers_) w->SetManagerAsleep(false);
     if (rc < 0 && errno != EINTR) break;  // cannot happen with valid arguments
+    absl::MutexLock rings(&rings_mu_);
     if (fds[0].revents != 0) {
       uint64_t count;
       while (read(wakeup_.get(), &count, sizeof(count)) > 0) {
@@ -184,7 +204,10 @@ void PoolCore::Run() {
     }
   }
 
-  StopWorkers();
+  {
+    absl::MutexLock rings(&rings_mu_);
+    StopWorkers();
+  }
   launcher_.reset();
   absl::MutexLock lock(&mu_);
   manager_done_ = true;
@@ -205,8 +228,45 @@ void PoolCore::ServiceWorker(WorkerChannel& w, short read_events, short write_ev
   if (write_events != 0) w.Flush().IgnoreError();  // a dead pipe: the pidfd reports the end
 }
 
+bool PoolCore::ReadRings(std::vector<Delivery>& deliveries) {
+  for (auto& w : workers_) {
+    if (!w->results_waiting()) continue;
+    absl::Status s = w->ReadRing([&](std::unique_ptr<PoolTask> task, Frame& frame) {
+      deliveries.push_back(Delivery{std::move(task), std::move(frame), nullptr});
+    });
+    if (!s.ok()) {
+      Break(ProtocolBreakage(s.message()), deliveries);
+      return true;
+    }
+  }
+  return !deliveries.empty();
+}
+
+bool PoolCore::PrepareToSleep() {
+  bool busy = false;
+  for (const auto& w : workers_) busy = busy || w->holds_calls();
+  if (busy) {
+    const std::uint64_t seen = submissions_.load(std::memory_order_acquire);
+    auto arrived = [&] {
+      if (submissions_.load(std::memory_order_acquire) != seen) return true;
+      for (const auto& w : workers_) {
+        if (w->results_waiting()) return true;
+      }
+      return false;
+    };
+    if (SpinUntil(arrived, kManagerSpin)) return false;
+  }
+  bool waiting = false;
+  for (auto& w : workers_) waiting = w->SetManagerAsleep(true) || waiting;
+  if (!waiting) return true;
+  for (auto& w : workers_) w->SetManagerAsleep(false);
+  return false;
+}
+
 void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
-  absl::StatusOr<WorkerProcess> proc = launcher_->Start();
+  absl::StatusOr<std::shared_ptr<SharedRegion>> region = SharedRegion::Create();
+  absl::StatusOr<WorkerProcess> proc =
+      region.ok() ? launcher_->Start((*region)->fd()) : region.status();
   if (!proc.ok()) {
     std::string note;
     const Decision d = DecideOnStartFailure(proc.status(), static_cast<int>(workers_.size()),
@@ -219,7 +279,8 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
     }
     return;
   }
-  workers_.push_back(std::make_unique<WorkerChannel>(*std::move(proc), config_, absl::Now()));
+  workers_.push_back(
+      std::make_unique<WorkerChannel>(*std::move(proc), *std::move(region), config_, absl::Now()));
   WorkerChannel& w = *workers_.back();
   w.Flush().IgnoreError();
   absl::MutexLock lock(&mu_);
@@ -228,28 +289,83 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
 }
 
 void PoolCore::Dispatch() {
-  for (;;) {
-    // An idle worker; one that said hello first.
+  if (broken_local_) return;
+  size_t in_flight = 0;
+  size_t accepting = 0;
+  for (const auto& w : workers_) {
+    in_flight += w->load();
+    if (w->accepting()) ++accepting;
+  }
+  if (accepting == 0) return;
+  // Calls per worker: the backlog spread over max_workers (workers still to start count).
+  size_t depth;
+  {
+    absl::MutexLock lock(&mu_);
+    const size_t work = pending_.size() + requeued_.size() + in_flight;
+    const size_t workers = static_cast<size_t>(config_.max_workers);
+    depth = std::clamp<size_t>((work + workers - 1) / workers, 1, kMaxDepth);
+    // Take as many as the workers have room for now, in one go: the submitters share mu_.
+    size_t room = 0;
+    for (const auto& w : workers_) {
+      if (w->accepting() && w->load() < depth) room += depth - w->load();
+    }
+    room = room > requeued_.size() ? room - requeued_.size() : 0;
+    while (room-- > 0 && !pending_.empty()) {
+      requeued_.push_back(std::move(pending_.front()));
+      pending_.pop_front();
+    }
+  }
+  while (!requeued_.empty()) {
+    std::unique_ptr<PoolTask>& task = requeued_.front();
+    if (task->done()) {  // cancelled while queued: dropped
+      requeued_.pop_front();
+      continue;
+    }
+    const size_t size = task->call().payload().size();
+    // The least loaded worker that can take it; one that said hello first.
     WorkerChannel* target = nullptr;
     for (auto& w : workers_) {
-      if (w->idle() && (target == nullptr || (w->hello() && !target->hello()))) target = w.get();
-    }
-    if (target == nullptr) return;
-    std::unique_ptr<PoolTask> task;
-    if (!requeued_.empty()) {
-      // Already running: taken by a worker that ended before it could start them.
-      task = std::move(requeued_.front());
-      requeued_.pop_front();
-    } else {
-      {
-        absl::MutexLock lock(&mu_);
-        if (pending_.empty() || broken_local_) return;
-        task = std::move(pending_.front());
-        pending_.pop_front();
+      if (!w->CanTake(size, depth)) continue;
+      if (target == nullptr || w->load() < target->load() ||
+          (w->load() == target->load() && w->hello() && !target->hello())) {
+        target = w.get();
       }
-      if (!task->Start()) continue;  // cancelled while queued: dropped
     }
-    target->SendCall(next_task_id_++, std::move(task));
+    if (target == nullptr) break;
+    std::unique_ptr<PoolTask> next = std::move(task);
+    requeued_.pop_front();
+    target->SendCall(std::move(next));
+  }
+  if (!requeued_.empty()) {
+    // Left over (a big call waits for a worker with nothing in flight, or a ring is full):
+    // back to the queue, where Shutdown(cancel_futures) can still cancel them.
+    absl::MutexLock lock(&mu_);
+    while (!requeued_.empty()) {
+      pending_.push_front(std::move(requeued_.back()));
+      requeued_.pop_back();
+    }
+  }
+  Rebalance();
+}
+
+void PoolCore::Rebalance() {
+  for (auto& idle : workers_) {
+    if (!idle->idle()) continue;
+    WorkerChannel* busiest = nullptr;
+    for (auto& w : workers_) {
+      if (w->load() >= 2 && (busiest == nullptr || w->load() > busiest->load())) {
+        busiest = w.get();
+      }
+    }
+    if (busiest == nullptr) return;
+    std::unique_ptr<PoolTask> task = busiest->TakeBackUnclaimed();
+    if (task == nullptr) continue;
+    if (idle->CanTake(task->call().payload().size(), kMaxDepth)) {
+      idle->SendCall(std::move(task));
+    } else {
+      absl::MutexLock lock(&mu_);
+      pending_.push_front(std::move(task));
+    }
   }
 }
 

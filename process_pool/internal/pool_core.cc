@@ -93,6 +93,7 @@ void PoolCore::Submit(std::unique_ptr<PoolTask> task) {
   if (broken_) std::rethrow_exception(BrokenSubmitError(breakage_));
   if (shutdown_) throw ShutdownError();
   pending_.push_back(std::move(task));
+  submissions_.fetch_add(1, std::memory_order_release);
   EnsureManagerLocked();
   Wake();
 }
@@ -122,8 +123,16 @@ void PoolCore::Shutdown(bool wait, bool cancel_futures) {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
     if (cancel_futures) {
-      for (auto& task : pending_) task->Cancel();
-      cancelled.swap(pending_);
+      // (A call taken back from a worker that could not start may be running already: kept.)
+      std::deque<std::unique_ptr<PoolTask>> kept;
+      for (auto& task : pending_) {
+        if (task->Cancel()) {
+          cancelled.push_back(std::move(task));
+        } else {
+          kept.push_back(std::move(task));
+        }
+      }
+      pending_.swap(kept);
     }
     if (manager_.joinable()) {
       Wake();
@@ -131,6 +140,16 @@ void PoolCore::Shutdown(bool wait, bool cancel_futures) {
     }
   }
   cancelled.clear();  // outside the lock: destroying a task may run callbacks
+  if (cancel_futures) {
+    // And the calls waiting in the workers' rings that no worker has claimed (Cancel()
+    // revokes their claims; the workers skip them). Outside both locks: callbacks run.
+    std::vector<AnyFuture> in_rings;
+    {
+      absl::MutexLock lock(&rings_mu_);
+      for (const auto& w : workers_) w->CollectRingFutures(in_rings);
+    }
+    for (const AnyFuture& f : in_rings) f.Cancel();
+  }
   if (!join) return;
   {
     absl::MutexLock lock(&mu_);

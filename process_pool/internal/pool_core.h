@@ -10,12 +10,16 @@
 //
 // A task's life:
 //   pending (in pending_, cancellable)
-//     ──handed to an idle worker: Start() = SetRunningOrNotifyCancel()──► running (in that
-//       worker's in-flight list; no longer cancellable: docs/semantics.md deviation 2)
+//     ──handed to a worker's ring (AttachClaim)──► still pending, in that worker's in-flight
+//       list: Cancel() revokes its claim and the worker skips it
+//     ──the worker claims it (shared memory)──► running (Running() says so; no longer
+//       cancellable: docs/semantics.md deviation 2)
 //     ──kResult / kException──► Succeed(payload) / Fail(exception)
-//   A cancelled task is dropped when its turn comes (Start() returns false).
-// One call per worker at a time: a call sitting in a worker's pipe would be "running" yet not
-// started, which deviation 2 rules out.
+//   A call too big for the ring goes through the pipe to a worker holding nothing else, marked
+//   running (Start()) as it is written. A cancelled task is dropped when its turn comes.
+// Calls per worker: the backlog spread over max_workers (at most 64), so a long queue flows
+// without a sleep or a wake-up per call, and a short one is shared out fairly; a worker left
+// with nothing takes back a call still unclaimed behind a busy worker's running one.
 //
 // Lifetime: the manager thread holds a shared_ptr to the core while it runs, so the executor
 // may be destroyed anywhere, including from a done-callback on the manager thread; the core
@@ -34,6 +38,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -99,6 +104,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void Dispatch();
   void ServiceWorker(WorkerChannel& w, short read_events, short write_events,
                      std::vector<Delivery>& deliveries);
+  // Reads every worker's result ring; true if it delivered anything.
+  bool ReadRings(std::vector<Delivery>& deliveries);
+  // Before poll(): spins briefly for results or a submission, then tells the workers it sleeps.
+  // False: something arrived, do not sleep.
+  bool PrepareToSleep();
+  // Gives a worker left with nothing a call still unclaimed behind a busy worker's.
+  void Rebalance();
   void HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries);
   void Break(const Breakage& breakage, std::vector<Delivery>& deliveries);
   void RemoveWorker(WorkerChannel& w);
@@ -125,8 +137,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::thread manager_ ABSL_GUARDED_BY(mu_);
   std::thread::id manager_id_ ABSL_GUARDED_BY(mu_);
   UniqueFd wakeup_;  // eventfd
+  // Counts Submit()s, so that the spinning manager notices one without a system call.
+  std::atomic<std::uint64_t> submissions_{0};
+  // Held by the manager while it changes workers_ or the calls they hold (never while user
+  // code runs), so that Shutdown(cancel_futures) can find the calls waiting in rings. Taken
+  // before mu_, never after.
+  mutable absl::Mutex rings_mu_;
 
-  // Manager-thread state.
+  // Manager-thread state (workers_ also read by Shutdown under rings_mu_).
   std::vector<std::unique_ptr<WorkerChannel>> workers_;
   std::unique_ptr<Launcher> launcher_;
   // Calls already running whose worker ended before starting them: dispatched first.

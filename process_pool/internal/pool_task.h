@@ -3,15 +3,26 @@
 //
 // Not part of the public API.
 //
-// A PoolTask owns its encoded call (a TaskCall) and the promise of its future. The manager calls
-// Start() when a worker takes the call (false: it was cancelled while queued; drop it), then
-// exactly one of Succeed(payload) (the worker's kResult, decoded here into the future's type)
-// or Fail(error). Cancel() is for tasks still queued. All four run on the manager thread, except
-// Cancel(), which Shutdown(cancel_futures) may call from any thread.
+// A PoolTask owns its encoded call (a TaskCall) and its future's shared state (a PoolState). A
+// call reaches a worker one of two ways:
+//   * through the worker's ring (shared_region.h): AttachClaim(region, seq) first; the future
+//     stays pending until the worker claims the call in shared memory, and from that moment
+//     Running() says so and Cancel() answers false; Cancel() before it revokes the claim, and
+//     the worker skips the call. DetachClaim() takes a call back from a ring (plain pending
+//     again), e.g. to hand it to another worker.
+//   * through the worker's pipe (payloads too big for the ring): Start() first, as
+//     SetRunningOrNotifyCancel() (false: it was cancelled while queued; drop it).
+// Then exactly one of Succeed(payload) (the worker's kResult, decoded here into the future's
+// type) or Fail(error). Everything runs on the manager thread, except Cancel(), which
+// Shutdown(cancel_futures) may call from any thread, and the state's claim check, which
+// Future::Cancel/Running/state call from any thread.
 #ifndef CF_PROCESS_POOL_INTERNAL_POOL_TASK_H_
 #define CF_PROCESS_POOL_INTERNAL_POOL_TASK_H_
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -23,6 +34,7 @@
 #include "absl/types/span.h"
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
+#include "cf/process_pool/internal/shared_region.h"
 #include "cf/serialization/task.h"
 
 namespace cf::internal {
@@ -30,6 +42,51 @@ namespace cf::internal {
 // The result type a task's future holds: R decayed (void stays void).
 template <typename R>
 using TaskValue = std::conditional_t<std::is_void_v<R>, void, std::decay_t<R>>;
+
+// A call's claim word in a worker's ring, as its future's state sees it.
+class RingClaim {
+ public:
+  // Manager thread, while detached, with the state's mutex held: the call now waits in
+  // `region`'s ring as `seq`.
+  void Attach(std::shared_ptr<SharedRegion> region, std::uint64_t seq) {
+    std::atomic<std::uint64_t>* cell = &region->claim(seq);
+    region_ = std::move(region);
+    seq_ = seq;
+    cell_.store(cell, std::memory_order_release);
+  }
+  // Manager thread, with the state's mutex held (so that no check is using the cell).
+  void Detach() { cell_.store(nullptr, std::memory_order_relaxed); }
+  void ReleaseRegion() { region_.reset(); }
+  // With the state's mutex held: whether a worker claimed the call; with revoke, a call not
+  // claimed yet is revoked (the worker will skip it).
+  bool StartedElsewhere(bool revoke) {
+    std::atomic<std::uint64_t>* cell = cell_.load(std::memory_order_acquire);
+    if (cell == nullptr) return false;
+    std::uint64_t expected = ClaimWord(seq_, kClaimQueued);
+    if (!revoke) return cell->load(std::memory_order_acquire) != expected;
+    return !cell->compare_exchange_strong(expected, ClaimWord(seq_, kClaimRevoked),
+                                          std::memory_order_acq_rel);
+  }
+
+ private:
+  std::shared_ptr<SharedRegion> region_;  // keeps the cell mapped
+  std::uint64_t seq_ = 0;
+  std::atomic<std::atomic<std::uint64_t>*> cell_{nullptr};
+};
+
+// The shared state of a process-pool call's future: a SharedState<R> whose work may start in a
+// worker before the pool knows it (see StateBase::StartedElsewhere).
+template <typename R>
+class PoolState final : public SharedState<R> {
+ public:
+  PoolState() { this->may_start_elsewhere_ = true; }
+  RingClaim& claim() { return claim_; }
+  absl::Mutex& mutex() { return this->mu_; }
+
+ private:
+  bool StartedElsewhere(bool revoke) override { return claim_.StartedElsewhere(revoke); }
+  RingClaim claim_;
+};
 
 class PoolTask {
  public:
@@ -44,6 +101,12 @@ class PoolTask {
   virtual void Succeed(absl::Span<const char> payload) = 0;
   // Complete the future with an exception (the task's own, or BrokenProcessPool).
   virtual void Fail(std::exception_ptr error) = 0;
+  // See the file comment. False: the future is done already (cancelled); drop the call.
+  virtual bool AttachClaim(std::shared_ptr<SharedRegion> region, std::uint64_t seq) = 0;
+  virtual void DetachClaim() = 0;
+  // Done (cancelled, or failed by the pool) already.
+  virtual bool done() const = 0;
+  virtual AnyFuture future() const = 0;
 
   const TaskCall& call() const { return call_; }
 
@@ -51,62 +114,85 @@ class PoolTask {
   TaskCall call_;
 };
 
+// What CallTask and BatchTask share: the state, its reference, and the claim.
+template <typename R>
+class PoolTaskWith : public PoolTask {
+ public:
+  explicit PoolTaskWith(TaskCall call) : PoolTask(std::move(call)), state_(new PoolState<R>()) {}
+  // A task dropped unfinished (it cannot be, short of a bug) leaves no future hanging.
+  ~PoolTaskWith() override {
+    if (!state_->done()) state_->TrySetError(std::make_exception_ptr(BrokenPromise()));
+    state_->Unref();
+  }
+  Future<R> GetFuture() const { return FutureAccess::FromTypedState<R>(state_); }
+  bool Start() override { return state_->SetRunningOrNotifyCancel(); }
+  bool Cancel() override { return state_->Cancel(); }
+  void Fail(std::exception_ptr error) override { state_->TrySetError(std::move(error)); }
+  bool AttachClaim(std::shared_ptr<SharedRegion> region, std::uint64_t seq) override {
+    // Under the state's mutex, so that a Cancel() either came first (and we see it) or sees
+    // the claim (and revokes it).
+    absl::MutexLock lock(&state_->mutex());
+    if (state_->done()) return false;
+    state_->claim().Attach(std::move(region), seq);
+    return true;
+  }
+  void DetachClaim() override {
+    {
+      absl::MutexLock lock(&state_->mutex());
+      state_->claim().Detach();
+    }
+    state_->claim().ReleaseRegion();
+  }
+  bool done() const override { return state_->done(); }
+  AnyFuture future() const override { return AnyFuture(GetFuture()); }
+
+ protected:
+  PoolState<R>* state_;
+};
+
 // The exception for a result that does not decode in the parent (failure_policy.cc).
 std::exception_ptr UndecodableResultError(const std::string& task, absl::string_view why);
 
-// A Submit(): one call whose result completes one Promise<V>.
+// A Submit(): one call whose result completes one future.
 template <typename V>
-class CallTask final : public PoolTask {
+class CallTask final : public PoolTaskWith<V> {
  public:
-  explicit CallTask(TaskCall call) : PoolTask(std::move(call)) {}
-  Future<V> GetFuture() const { return promise_.GetFuture(); }
-  bool Start() override { return promise_.SetRunningOrNotifyCancel(); }
-  bool Cancel() override { return promise_.GetFuture().Cancel(); }
+  explicit CallTask(TaskCall call) : PoolTaskWith<V>(std::move(call)) {}
   void Succeed(absl::Span<const char> payload) override {
     absl::StatusOr<ResultValue<V>> value = DecodeResult<V>(payload);
     if (!value.ok()) {
-      promise_.TrySetException(UndecodableResultError(call().task_name(), value.status().message()));
+      this->state_->TrySetError(
+          UndecodableResultError(this->call().task_name(), value.status().message()));
     } else if constexpr (std::is_void_v<V>) {
-      promise_.TrySetResult();
+      this->state_->TrySetValue();
     } else {
-      promise_.TrySetResult(*std::move(value));
+      this->state_->TrySetValue(*std::move(value));
     }
   }
-  void Fail(std::exception_ptr error) override { promise_.TrySetException(std::move(error)); }
-
- private:
-  Promise<V> promise_;
 };
 
-// One chunk of a Map(): a batch of calls whose results complete one Promise<MapChunk<V>>.
+// One chunk of a Map(): a batch of calls whose results complete one future.
 template <typename V>
-class BatchTask final : public PoolTask {
+class BatchTask final : public PoolTaskWith<MapChunk<V>> {
  public:
-  explicit BatchTask(TaskCall call) : PoolTask(std::move(call)) {}
-  Future<MapChunk<V>> GetFuture() const { return promise_.GetFuture(); }
-  bool Start() override { return promise_.SetRunningOrNotifyCancel(); }
-  bool Cancel() override { return promise_.GetFuture().Cancel(); }
+  explicit BatchTask(TaskCall call) : PoolTaskWith<MapChunk<V>>(std::move(call)) {}
   void Succeed(absl::Span<const char> payload) override {
     absl::StatusOr<std::vector<ResultValue<V>>> values =
-        DecodeResults<V>(payload, call().call_count());
+        DecodeResults<V>(payload, this->call().call_count());
     if (!values.ok()) {
-      promise_.TrySetException(
-          UndecodableResultError(call().task_name(), values.status().message()));
+      this->state_->TrySetError(
+          UndecodableResultError(this->call().task_name(), values.status().message()));
       return;
     }
     if constexpr (std::is_void_v<V>) {
-      promise_.TrySetResult();
+      this->state_->TrySetValue();
     } else {
       MapChunk<V> chunk;
       chunk.reserve(values->size());
       for (V& v : *values) chunk.emplace_back(std::move(v));
-      promise_.TrySetResult(std::move(chunk));
+      this->state_->TrySetValue(std::move(chunk));
     }
   }
-  void Fail(std::exception_ptr error) override { promise_.TrySetException(std::move(error)); }
-
- private:
-  Promise<MapChunk<V>> promise_;
 };
 
 // Adds one Map input to a batch: a tuple/pair whose elements fn takes is spread into arguments.

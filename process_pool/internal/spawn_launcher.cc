@@ -15,13 +15,14 @@ class SpawnLauncher final : public ChildLauncher {
  public:
   explicit SpawnLauncher(std::string binary) : binary_(std::move(binary)) {}
 
-  absl::StatusOr<WorkerProcess> Start() override {
+  absl::StatusOr<WorkerProcess> Start(int channel_fd) override {
     UniqueFd call_read, call_write, result_read, result_write;
     if (absl::Status s = MakePipe(call_read, call_write); !s.ok()) return s;
     if (absl::Status s = MakePipe(result_read, result_write); !s.ok()) return s;
     absl::StatusOr<pid_t> pid = SpawnProgram(
-        binary_, RoleValue("worker", absl::StrCat(kWorkerInFd, ",", kWorkerOutFd)),
-        {call_read.get(), result_write.get()});
+        binary_,
+        RoleValue("worker", absl::StrCat(kWorkerInFd, ",", kWorkerOutFd, ",", kWorkerChannelFd)),
+        {call_read.get(), result_write.get(), channel_fd});
     if (!pid.ok()) return pid.status();
     return FinishStart(*pid, std::move(call_write), std::move(result_read), /*is_child=*/true);
   }

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,15 +30,18 @@ int PrepareFd(int fd) {
 
 }  // namespace
 
-WorkerChannel::WorkerChannel(WorkerProcess proc, const PoolConfig& config, absl::Time now)
+WorkerChannel::WorkerChannel(WorkerProcess proc, std::shared_ptr<SharedRegion> region,
+                             const PoolConfig& config, absl::Time now)
     : proc_(std::move(proc)),
+      region_(std::move(region)),
       config_(config),
       channel_(PrepareFd(proc_.from_worker.get()), PrepareFd(proc_.to_worker.get()),
                config.max_payload_size),
-      config_payload_(EncodeWorkerConfig(config.max_payload_size)),
+      config_payload_(EncodeWorkerConfig(config.max_payload_size,
+                                         static_cast<bool>(config.initializer))),
       start_deadline_(now + config.start_timeout) {
   EnlargePipeBuffer(proc_.to_worker.get()).IgnoreError();
-  // Neither can be over the limit: 8 bytes, and an initializer checked at construction.
+  // Neither can be over the limit: 9 bytes, and an initializer checked at construction.
   channel_.Queue(FrameKind::kConfigure, 0, config_payload_).IgnoreError();
   if (config_.initializer) {
     channel_.Queue(FrameKind::kInitialize, 0, config_.initializer.payload()).IgnoreError();
@@ -45,16 +50,69 @@ WorkerChannel::WorkerChannel(WorkerProcess proc, const PoolConfig& config, absl:
 
 WorkerChannel::~WorkerChannel() { channel_.DropOutput(); }
 
-void WorkerChannel::SendCall(std::uint64_t id, std::unique_ptr<PoolTask> task) {
+bool WorkerChannel::CanTake(std::size_t payload_size, std::size_t depth) const {
+  if (!accepting() || pipe_call_) return false;
+  if (payload_size > SharedRegion::kMaxRingPayload) return in_flight_.empty();
+  return in_flight_.size() < std::min(depth, SharedRegion::kClaimSlots) &&
+         region_->calls().HasRoom(payload_size);
+}
+
+void WorkerChannel::CountHandedCall() {
+  if (config_.max_tasks_per_child > 0 && ++handed_ >= config_.max_tasks_per_child) Retire();
+}
+
+void WorkerChannel::WakeWorker(std::atomic<std::uint32_t>& flag) {
+  if (flag.load(std::memory_order_seq_cst) == 0 ||
+      flag.exchange(0, std::memory_order_seq_cst) == 0) {
+    return;
+  }
+  channel_.Queue(FrameKind::kWake, 0, {}).IgnoreError();
+  Flush().IgnoreError();  // a dead pipe: the pidfd reports the end
+}
+
+void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
   const absl::Span<const char> payload = task->call().payload();
-  in_flight_.emplace_back(id, std::move(task));
-  // The size was checked at Submit against the same limit; a failure here is a dead pipe,
-  // which the pidfd reports.
-  channel_.Queue(FrameKind::kCall, id, payload).IgnoreError();
-  if (config_.max_tasks_per_child > 0 && ++handed_ >= config_.max_tasks_per_child) {
-    Retire();  // flushes
-  } else {
+  const std::uint64_t seq = next_seq_++;
+  if (payload.size() > SharedRegion::kMaxRingPayload) {
+    if (!task->Start()) return;  // cancelled while queued: dropped
+    in_flight_.push_back(InFlight{seq, std::move(task), /*in_ring=*/false});
+    pipe_call_ = true;
+    // The size was checked at Submit against the same limit; a failure here is a dead pipe,
+    // which the pidfd reports.
+    channel_.Queue(FrameKind::kCall, seq, payload).IgnoreError();
     Flush().IgnoreError();
+    CountHandedCall();
+    return;
+  }
+  std::atomic<std::uint64_t>& claim = region_->claim(seq);
+  claim.store(ClaimWord(seq, kClaimQueued), std::memory_order_release);
+  if (!task->AttachClaim(region_, seq)) {
+    claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
+    return;  // cancelled while queued: dropped
+  }
+  region_->calls().Push(RecordKind::kCall, seq, payload);  // CanTake checked the room
+  in_flight_.push_back(InFlight{seq, std::move(task), /*in_ring=*/true});
+  WakeWorker(region_->calls().control().consumer_sleeping);
+  CountHandedCall();
+}
+
+std::unique_ptr<PoolTask> WorkerChannel::TakeBackUnclaimed() {
+  if (in_flight_.size() < 2 || !in_flight_.back().in_ring) return nullptr;
+  InFlight& last = in_flight_.back();
+  std::uint64_t expected = ClaimWord(last.seq, kClaimQueued);
+  if (!region_->claim(last.seq).compare_exchange_strong(
+          expected, ClaimWord(last.seq, kClaimRevoked), std::memory_order_acq_rel)) {
+    return nullptr;  // claimed (and so is every call before it), or cancelled
+  }
+  std::unique_ptr<PoolTask> task = std::move(last.task);
+  in_flight_.pop_back();
+  task->DetachClaim();
+  return task;
+}
+
+void WorkerChannel::CollectRingFutures(std::vector<AnyFuture>& out) const {
+  for (const InFlight& call : in_flight_) {
+    if (call.in_ring) out.push_back(call.task->future());
   }
 }
 
@@ -80,6 +138,12 @@ absl::Status WorkerChannel::Flush() {
   return channel_.Flush();
 }
 
+bool WorkerChannel::SetManagerAsleep(bool asleep) {
+  region_->results().control().consumer_sleeping.store(asleep ? 1 : 0,
+                                                       std::memory_order_seq_cst);
+  return results_waiting();
+}
+
 void WorkerChannel::StartExitClock(absl::Time now) {
   told_to_exit_ = true;
   exit_deadline_ = std::min(exit_deadline_, now + config_.exit_grace);
@@ -90,6 +154,18 @@ void WorkerChannel::MarkTerminated(absl::Time now) { StartExitClock(now); }
 absl::Time WorkerChannel::kill_deadline() const {
   if (exited_) return absl::InfiniteFuture();
   return hello_ ? exit_deadline_ : std::min(exit_deadline_, start_deadline_);
+}
+
+std::unique_ptr<PoolTask> WorkerChannel::TakeCall(std::uint64_t seq) {
+  for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+    if (it->seq != seq) continue;
+    std::unique_ptr<PoolTask> task = std::move(it->task);
+    if (!it->in_ring) pipe_call_ = false;
+    in_flight_.erase(it);
+    if (retiring_ && in_flight_.empty()) StartExitClock(absl::Now());
+    return task;
+  }
+  return nullptr;
 }
 
 absl::Status WorkerChannel::Read(
@@ -104,8 +180,10 @@ absl::Status WorkerChannel::Read(
       case FrameKind::kGoodbye:
         goodbye_ = true;
         return true;
+      case FrameKind::kWake:
+        return true;  // the ring is read after the pipe
       case FrameKind::kResult:
-      case FrameKind::kException:
+      case FrameKind::kException: {
         if (frame.task_id == 0 && frame.kind == FrameKind::kException) {
           absl::StatusOr<ExceptionInfo> info = DecodeExceptionInfo(
               absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
@@ -113,18 +191,15 @@ absl::Status WorkerChannel::Read(
                                   : std::string(info.status().message());
           return true;
         }
-        if (in_flight_.empty() || in_flight_.front().first != frame.task_id) {
+        std::unique_ptr<PoolTask> task = TakeCall(frame.task_id);
+        if (task == nullptr) {
           problem = absl::DataLossError(absl::StrCat(
               "worker ", proc_.pid, " answered call ", frame.task_id, " which it was not running"));
           return false;
         }
-        {
-          std::unique_ptr<PoolTask> task = std::move(in_flight_.front().second);
-          in_flight_.pop_front();
-          if (retiring_ && in_flight_.empty()) StartExitClock(absl::Now());
-          on_reply(std::move(task), frame);
-        }
+        on_reply(std::move(task), frame);
         return true;
+      }
       default:
         problem = absl::DataLossError(absl::StrCat("worker ", proc_.pid, " sent an unexpected ",
                                                    FrameKindName(frame.kind), " frame"));
@@ -132,21 +207,73 @@ absl::Status WorkerChannel::Read(
     }
   });
   if (!problem.ok()) return problem;
-  if (s.ok()) return s;
+  if (s.ok()) return ReadRing(on_reply);
   if (!absl::IsDataLoss(s) && !absl::IsResourceExhausted(s)) {
     eof_ = true;  // closed (maybe mid-frame), or a read error: its pidfd reports how it ended
     channel_.DropOutput();
-    return absl::OkStatus();
+    return ReadRing(on_reply);
   }
   return absl::DataLossError(
       absl::StrCat("worker ", proc_.pid, " sent a malformed stream: ", s.message()));
 }
 
+absl::Status WorkerChannel::ReadRing(
+    absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply) {
+  ByteRing& results = region_->results();
+  RingRecord record;
+  bool popped = false;
+  Frame frame;
+  while (results.Peek(&record)) {
+    std::unique_ptr<PoolTask> task;
+    switch (record.kind) {
+      case RecordKind::kSkipped:
+        // Revoked before the worker claimed it: by Cancel() (drop it now: its future is
+        // cancelled), or taken back for another worker (no longer ours: nothing to find).
+        task = TakeCall(record.seq);
+        if (task != nullptr) task->DetachClaim();
+        results.Pop();
+        popped = true;
+        continue;
+      case RecordKind::kResult:
+      case RecordKind::kException:
+        task = TakeCall(record.seq);
+        if (task == nullptr) {
+          return absl::DataLossError(absl::StrCat("worker ", proc_.pid, " answered call ",
+                                                  record.seq, " which it was not running"));
+        }
+        frame.kind = record.kind == RecordKind::kResult ? FrameKind::kResult
+                                                        : FrameKind::kException;
+        frame.task_id = record.seq;
+        frame.payload.clear();
+        frame.payload.Append(record.payload);
+        results.Pop();
+        popped = true;
+        on_reply(std::move(task), frame);
+        frame = Frame();
+        continue;
+      default:
+        return absl::DataLossError(
+            absl::StrCat("worker ", proc_.pid, "'s result ring is corrupt"));
+    }
+  }
+  if (popped) WakeWorker(results.control().producer_waiting);
+  return absl::OkStatus();
+}
+
 std::vector<std::unique_ptr<PoolTask>> WorkerChannel::TakeCalls() {
   channel_.DropOutput();  // before the tasks whose payloads it points at go
   std::vector<std::unique_ptr<PoolTask>> calls;
-  for (auto& [id, task] : in_flight_) calls.push_back(std::move(task));
+  for (InFlight& call : in_flight_) {
+    if (call.in_ring) {
+      std::uint64_t expected = ClaimWord(call.seq, kClaimQueued);
+      region_->claim(call.seq).compare_exchange_strong(
+          expected, ClaimWord(call.seq, kClaimRevoked), std::memory_order_acq_rel);
+      call.task->DetachClaim();
+    }
+    calls.push_back(std::move(call.task));
+  }
   in_flight_.clear();
+  pipe_call_ = false;
   return calls;
 }
 

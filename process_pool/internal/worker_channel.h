@@ -1,5 +1,5 @@
 // cf/process_pool/internal/worker_channel.h — the pool's side of one worker: its process, its
-// FrameChannel, the calls it holds, and where it is in its life.
+// FrameChannel and SharedRegion, the calls it holds, and where it is in its life.
 //
 // Not part of the public API. Owned and used by the manager thread only.
 //
@@ -8,11 +8,19 @@
 //   retiring (kShutdown queued) ──kGoodbye──► exited (pidfd fired) → its end goes to the
 //   failure policy. A worker told to exit that is still alive exit_grace after it has nothing in
 //   flight (stopped, or ignoring SIGTERM) is SIGKILLed.
+//
+// Calls whose payload fits go through the region's call ring, several at a time (the pool
+// chooses how many); each holds a claim word (see pool_task.h), so one the worker has not
+// claimed can still be cancelled, or taken back for another worker. Bigger ones go through the
+// pipe, one at a time, to a worker that holds nothing else. Results are matched to calls by
+// their sequence number, whichever way they come.
 #ifndef CF_PROCESS_POOL_INTERNAL_WORKER_CHANNEL_H_
 #define CF_PROCESS_POOL_INTERNAL_WORKER_CHANNEL_H_
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -27,14 +35,16 @@
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/pool_config.h"
 #include "cf/process_pool/internal/pool_task.h"
+#include "cf/process_pool/internal/shared_region.h"
 
 namespace cf::internal {
 
 class WorkerChannel {
  public:
-  // Takes the started process; makes its pipes non-blocking and queues kConfigure and the
-  // initializer (if any). `config` must outlive the channel.
-  WorkerChannel(WorkerProcess proc, const PoolConfig& config, absl::Time now);
+  // Takes the started process and the region it was given; makes its pipes non-blocking and
+  // queues kConfigure and the initializer (if any). `config` must outlive the channel.
+  WorkerChannel(WorkerProcess proc, std::shared_ptr<SharedRegion> region,
+                const PoolConfig& config, absl::Time now);
   WorkerChannel(const WorkerChannel&) = delete;
   WorkerChannel& operator=(const WorkerChannel&) = delete;
   ~WorkerChannel();
@@ -45,8 +55,13 @@ class WorkerChannel {
   int write_fd() const { return proc_.to_worker.get(); }
   int pidfd() const { return proc_.pidfd.get(); }
 
-  // May take a call now: started, not retiring, its pipes open, nothing in flight.
-  bool idle() const { return !retiring_ && !eof_ && !exited_ && in_flight_.empty(); }
+  // Started, not retiring, its pipes open.
+  bool accepting() const { return !retiring_ && !eof_ && !exited_; }
+  // Accepting with nothing in flight.
+  bool idle() const { return accepting() && in_flight_.empty(); }
+  // May take a call of this payload size now, holding fewer than `depth` calls (ring calls).
+  bool CanTake(std::size_t payload_size, std::size_t depth) const;
+  std::size_t load() const { return in_flight_.size(); }
   bool hello() const { return hello_; }
   bool goodbye() const { return goodbye_; }
   bool retiring() const { return retiring_; }
@@ -58,22 +73,34 @@ class WorkerChannel {
   const std::string& init_error() const { return init_error_; }
   bool wants_write() const { return channel_.has_output(); }
 
-  // Hands a started task to the worker (queued and flushed). Counts toward max_tasks_per_child,
-  // after which the worker retires.
-  void SendCall(std::uint64_t id, std::unique_ptr<PoolTask> task);
+  // Hands a call to the worker (ring or pipe, as CanTake allowed). Counts toward
+  // max_tasks_per_child, after which the worker retires. A call cancelled meanwhile is dropped.
+  void SendCall(std::unique_ptr<PoolTask> task);
+  // The newest call in the ring that the worker has not claimed, revoked and taken back (for
+  // an idle worker), or nullptr. Never the oldest call it holds.
+  std::unique_ptr<PoolTask> TakeBackUnclaimed();
+  // The futures of the calls waiting in its ring (Shutdown(cancel_futures) cancels them).
+  void CollectRingFutures(std::vector<AnyFuture>& out) const;
   // No more calls: finish what you hold, say goodbye, exit.
   void Retire();
   absl::Status Flush();
 
-  // Reads what the worker sent. Each reply goes to on_reply with its task, in order. An error
-  // means the stream is broken (the pool's verdict: ProtocolBreakage); EOF just sets eof().
+  // Reads what the worker sent on its pipe, then what its result ring holds. Each reply goes to
+  // on_reply with its task. An error means the stream is broken (the pool's verdict:
+  // ProtocolBreakage); EOF just sets eof().
   absl::Status Read(absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply);
+  absl::Status ReadRing(absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply);
+  bool results_waiting() const { return !region_->results().Empty(); }
+  // The manager is about to sleep (true) or awake again (false): a worker that publishes a
+  // result while it sleeps sends a doorbell. Returns results_waiting() after raising the flag.
+  bool SetManagerAsleep(bool asleep);
 
   // Offers `spare` (a delivered frame's buffer) for the next large payload: taken (left empty)
   // at a frame boundary.
   void Recycle(ByteBuffer& spare);
 
-  // The calls it held, for failing or retrying them; the queued output is dropped first.
+  // The calls it held, for failing or retrying them (revoked first, so that the worker cannot
+  // start them any more); the queued output is dropped first.
   std::vector<std::unique_ptr<PoolTask>> TakeCalls();
 
   // When the worker must be SIGKILLed (it is late to start, or to exit); InfiniteFuture if not.
@@ -83,13 +110,26 @@ class WorkerChannel {
   void MarkTerminated(absl::Time now);
 
  private:
+  struct InFlight {
+    std::uint64_t seq;
+    std::unique_ptr<PoolTask> task;
+    bool in_ring;
+  };
   void StartExitClock(absl::Time now);
+  // The worker sleeps on its pipe: wake it (kWake), once.
+  void WakeWorker(std::atomic<std::uint32_t>& flag);
+  // Removes and returns the call `seq` (nullptr if it holds none).
+  std::unique_ptr<PoolTask> TakeCall(std::uint64_t seq);
+  void CountHandedCall();
 
   WorkerProcess proc_;
+  std::shared_ptr<SharedRegion> region_;
   const PoolConfig& config_;
   FrameChannel channel_;
   const std::string config_payload_;
-  std::deque<std::pair<std::uint64_t, std::unique_ptr<PoolTask>>> in_flight_;
+  std::deque<InFlight> in_flight_;  // in seq order
+  std::uint64_t next_seq_ = 1;
+  bool pipe_call_ = false;  // a call went through the pipe and is in flight
   absl::Time start_deadline_;
   absl::Time exit_deadline_ = absl::InfiniteFuture();
   int handed_ = 0;

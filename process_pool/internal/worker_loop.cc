@@ -3,15 +3,21 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/process_pool/internal/failure_policy.h"
 #include "cf/process_pool/internal/frame_channel.h"
+#include "cf/process_pool/internal/shared_region.h"
 #include "cf/serialization/errors.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/task.h"
@@ -38,58 +44,198 @@ void EnforceLimit(const FrameChannel& channel, TaskOutcome& outcome) {
 
 }  // namespace
 
-std::string EncodeWorkerConfig(std::uint64_t max_payload_size) {
-  std::string payload(8, '\0');
+std::string EncodeWorkerConfig(std::uint64_t max_payload_size, bool has_initializer) {
+  std::string payload(9, '\0');
   for (int i = 0; i < 8; ++i) payload[i] = static_cast<char>((max_payload_size >> (8 * i)) & 0xff);
+  payload[8] = has_initializer ? 1 : 0;
   return payload;
 }
 
-int RunWorker(int in_fd, int out_fd) {
+namespace {
+
+// How long an idle worker watches its ring before it sleeps on the pipe.
+constexpr absl::Duration kWorkerSpin = absl::Microseconds(50);
+
+class Worker {
+ public:
+  Worker(int in_fd, int out_fd, std::shared_ptr<SharedRegion> region)
+      : channel_(in_fd, out_fd, kInitialLimit),
+        region_(std::move(region)),
+        calls_(region_->calls()),
+        results_(region_->results()) {
+    EnlargePipeBuffer(out_fd).IgnoreError();
+  }
+
+  int Run() {
+    if (!channel_.Write(FrameKind::kHello, static_cast<std::uint64_t>(getpid()), {}).ok()) {
+      return 0;
+    }
+    // kConfigure and kInitialize come before any call is looked at.
+    while (!configured_ || awaiting_initializer_) {
+      if (int code = 0; !ReadAndHandleFrame(&code)) return code;
+    }
+    for (;;) {
+      RingRecord record;
+      if (calls_.Peek(&record)) {
+        if (record.kind != RecordKind::kCall) return 2;  // a corrupt ring: stop
+        if (!Claim(record.seq)) {
+          calls_.Pop();
+          PushResult(RecordKind::kSkipped, record.seq, {});
+        } else {
+          RunTaskCall(record.payload, &outcome_);
+          calls_.Pop();  // room for the pool's next calls while the result goes out
+          if (!SendOutcome(record.seq)) return 0;
+        }
+        continue;
+      }
+      if (shutdown_) {
+        channel_.Write(FrameKind::kGoodbye, static_cast<std::uint64_t>(getpid()), {})
+            .IgnoreError();
+        return 0;
+      }
+      if (SpinUntil([&] { return !calls_.Empty(); }, kWorkerSpin)) continue;
+      auto& sleeping = calls_.control().consumer_sleeping;
+      sleeping.store(1, std::memory_order_seq_cst);
+      if (!calls_.Empty()) {
+        sleeping.store(0, std::memory_order_relaxed);
+        continue;
+      }
+      int code = 0;
+      const bool go_on = ReadAndHandleFrame(&code);
+      sleeping.store(0, std::memory_order_relaxed);
+      if (!go_on) return code;
+    }
+  }
+
+ private:
+  bool Claim(std::uint64_t seq) {
+    std::uint64_t expected = ClaimWord(seq, kClaimQueued);
+    return region_->claim(seq).compare_exchange_strong(
+        expected, ClaimWord(seq, kClaimClaimed), std::memory_order_acq_rel);
+  }
+
+  // Reads one frame from the pipe (blocking) and handles it; false: exit with *code.
+  bool ReadAndHandleFrame(int* code) {
+    if (!channel_.ReadFrame(&frame_).ok()) {
+      *code = 0;  // the pool closed the pipe: nothing to do
+      return false;
+    }
+    switch (frame_.kind) {
+      case FrameKind::kWake:
+        return true;
+      case FrameKind::kConfigure: {
+        if (frame_.payload.size() < 9) {
+          *code = 2;
+          return false;
+        }
+        std::uint64_t limit = 0;
+        for (int i = 0; i < 8; ++i) {
+          limit |= static_cast<std::uint64_t>(static_cast<unsigned char>(frame_.payload.data()[i]))
+                   << (8 * i);
+        }
+        channel_.set_max_payload_size(limit);
+        configured_ = true;
+        awaiting_initializer_ = frame_.payload.data()[8] != 0;
+        return true;
+      }
+      case FrameKind::kInitialize:
+        awaiting_initializer_ = false;
+        RunTaskCall(absl::MakeConstSpan(frame_.payload.data(), frame_.payload.size()), &outcome_);
+        if (outcome_.kind == FrameKind::kException) {
+          EnforceLimit(channel_, outcome_);
+          channel_.Write(FrameKind::kException, 0, outcome_.payload).IgnoreError();
+          *code = kInitializerFailedExitCode;
+          return false;
+        }
+        return true;
+      case FrameKind::kCall:
+        RunTaskCall(absl::MakeConstSpan(frame_.payload.data(), frame_.payload.size()), &outcome_);
+        if (!SendOutcome(frame_.task_id)) {
+          *code = 0;
+          return false;
+        }
+        return true;
+      case FrameKind::kShutdown:
+        shutdown_ = true;
+        return true;
+      default:
+        // Not something a pool sends: the stream cannot be trusted any more.
+        *code = 2;
+        return false;
+    }
+  }
+
+  // The outcome of call `seq`: through the ring if it fits, else through the pipe.
+  bool SendOutcome(std::uint64_t seq) {
+    EnforceLimit(channel_, outcome_);
+    if (outcome_.payload.size() > SharedRegion::kMaxRingPayload) {
+      return channel_.Write(outcome_.kind, seq, outcome_.payload).ok();
+    }
+    return PushResult(outcome_.kind == FrameKind::kResult ? RecordKind::kResult
+                                                          : RecordKind::kException,
+                      seq, outcome_.payload);
+  }
+
+  bool PushResult(RecordKind kind, std::uint64_t seq, absl::Span<const char> payload) {
+    while (!results_.Push(kind, seq, payload)) {
+      if (!AwaitRoom(payload.size())) return false;
+    }
+    auto& sleeping = results_.control().consumer_sleeping;
+    if (sleeping.load(std::memory_order_seq_cst) != 0 &&
+        sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
+      return channel_.Write(FrameKind::kWake, 0, {}).ok();
+    }
+    return true;
+  }
+
+  // The result ring is full: wait for the pool to read it (it wakes us on the call pipe).
+  bool AwaitRoom(std::size_t n) {
+    if (SpinUntil([&] { return results_.HasRoom(n); }, kWorkerSpin)) return true;
+    auto& waiting = results_.control().producer_waiting;
+    waiting.store(1, std::memory_order_seq_cst);
+    while (!results_.HasRoom(n)) {
+      // Only a doorbell or kShutdown can come now: the pool sends a big kCall only to a worker
+      // that holds no call, and this one holds the call whose result waits.
+      if (!channel_.ReadFrame(&frame_).ok()) return false;
+      if (frame_.kind == FrameKind::kShutdown) {
+        shutdown_ = true;
+      } else if (frame_.kind != FrameKind::kWake) {
+        return false;
+      }
+      waiting.store(1, std::memory_order_seq_cst);
+    }
+    waiting.store(0, std::memory_order_relaxed);
+    return true;
+  }
+
+  FrameChannel channel_;
+  std::shared_ptr<SharedRegion> region_;
+  ByteRing& calls_;
+  ByteRing& results_;
+  Frame frame_;
+  TaskOutcome outcome_;
+  bool configured_ = false;
+  bool awaiting_initializer_ = false;
+  bool shutdown_ = false;
+};
+
+}  // namespace
+
+int RunWorker(int in_fd, int out_fd, int channel_fd) {
   // A worker is cf's own process: keep big buffers (arguments, results, frames) in the heap
   // between calls instead of handing them back to the kernel and faulting them in again.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
-  FrameChannel channel(in_fd, out_fd, kInitialLimit);
-  EnlargePipeBuffer(out_fd).IgnoreError();
-  if (!channel.Write(FrameKind::kHello, static_cast<std::uint64_t>(getpid()), {}).ok()) return 0;
-
-  Frame frame;
-  TaskOutcome outcome;
-  for (;;) {
-    if (!channel.ReadFrame(&frame).ok()) return 0;  // the pool closed the pipe: nothing to do
-    switch (frame.kind) {
-      case FrameKind::kConfigure: {
-        if (frame.payload.size() < 8) return 2;
-        std::uint64_t limit = 0;
-        for (int i = 0; i < 8; ++i) {
-          limit |= static_cast<std::uint64_t>(static_cast<unsigned char>(frame.payload.data()[i]))
-                   << (8 * i);
-        }
-        channel.set_max_payload_size(limit);
-        break;
-      }
-      case FrameKind::kInitialize:
-        RunTaskCall(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()), &outcome);
-        if (outcome.kind == FrameKind::kException) {
-          EnforceLimit(channel, outcome);
-          channel.Write(FrameKind::kException, 0, outcome.payload).IgnoreError();
-          return kInitializerFailedExitCode;
-        }
-        break;
-      case FrameKind::kCall:
-        RunTaskCall(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()), &outcome);
-        EnforceLimit(channel, outcome);
-        if (!channel.Write(outcome.kind, frame.task_id, outcome.payload).ok()) return 0;
-        break;
-      case FrameKind::kShutdown:
-        channel.Write(FrameKind::kGoodbye, static_cast<std::uint64_t>(getpid()), {})
-            .IgnoreError();
-        return 0;
-      default:
-        // Not something a pool sends: the stream cannot be trusted any more.
-        return 2;
-    }
+  absl::StatusOr<std::shared_ptr<SharedRegion>> region = SharedRegion::Attach(channel_fd);
+  if (!region.ok()) {
+    const std::string message =
+        absl::StrCat("cf: process-pool worker ", getpid(),
+                     " cannot map the pool's channel: ", region.status().message(), "\n");
+    (void)!write(2, message.data(), message.size());
+    return 2;
   }
+  Worker worker(in_fd, out_fd, *std::move(region));
+  return worker.Run();
 }
 
 }  // namespace cf::internal

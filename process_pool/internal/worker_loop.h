@@ -2,19 +2,31 @@
 //
 // Not part of the public API.
 //
-// Protocol on the worker's two pipes (frames from cf/serialization/wire.h, through a
-// FrameChannel, so both sides apply the same size limit):
+// Channels: two pipes (frames from cf/serialization/wire.h, through a FrameChannel, so both
+// sides apply the same size limit) and a SharedRegion (shared_region.h) whose two rings carry
+// the calls and results that fit in them (payloads up to SharedRegion::kMaxRingPayload).
+//
+// Pipes:
 //   worker → pool  kHello (task id = the worker's pid), once, first
-//   pool → worker  kConfigure   first: the pool's frame limit (payload: u64, little-endian)
-//                  kInitialize  the initializer TaskCall (optional, before any call)
-//                  kCall        a TaskCall (one call, or a batch for a chunk of Map)
-//                  kShutdown    finish what was sent before it, say goodbye, exit
-//   worker → pool  kResult / kException for every kCall, with the call's task id, in order; a
-//                  result over the frame limit is replaced by a kException carrying a
-//                  cf::SerializationError that names its size and the limit
+//   pool → worker  kConfigure   first: the pool's frame limit (payload: u64, little-endian) and
+//                               whether a kInitialize follows (one byte)
+//                  kInitialize  the initializer TaskCall (before any call)
+//                  kCall        a call too big for the ring (task id = its seq); the pool sends
+//                               one only when the worker holds no other call
+//                  kWake        doorbell: the call ring has records, or room for results
+//                  kShutdown    finish the calls in the ring, say goodbye, exit
+//   worker → pool  kResult / kException (task id = the call's seq) for a result too big for
+//                  the ring; a result over the frame limit is replaced by a kException carrying
+//                  a cf::SerializationError that names its size and the limit
 //                  kException with task id 0 if the initializer threw; the worker then exits
 //                  with kInitializerFailedExitCode
+//                  kWake        doorbell: the result ring has records
 //                  kGoodbye before a planned exit (kShutdown)
+// Rings: the worker claims each kCall record (compare-and-swap of its claim word); one the pool
+// revoked first is skipped and answered with kSkipped; a claimed one is run and answered with
+// kResult or kException (in the ring, or on the pipe if too big), in claim order. The worker
+// spins briefly on an empty ring before it sleeps on its pipe (see shared_region.h for the
+// wake-up protocol), so a busy pool hands calls over without a system call.
 // EOF on the call pipe (the pool is gone) ends the worker at once.
 //
 // Fork safety: the loop takes no lock (no absl::Mutex; the registries it consults are
@@ -32,11 +44,12 @@ namespace cf::internal {
 
 inline constexpr int kInitializerFailedExitCode = 3;
 
-// Runs the protocol above on in_fd/out_fd; returns the process's exit code.
-int RunWorker(int in_fd, int out_fd);
+// Runs the protocol above on in_fd/out_fd and the region in channel_fd; returns the process's
+// exit code.
+int RunWorker(int in_fd, int out_fd, int channel_fd);
 
 // The kConfigure payload.
-std::string EncodeWorkerConfig(std::uint64_t max_payload_size);
+std::string EncodeWorkerConfig(std::uint64_t max_payload_size, bool has_initializer);
 
 }  // namespace cf::internal
 

@@ -197,6 +197,7 @@ void HandleFrame(const cf::Frame& frame) {
     case cf::FrameKind::kShutdown:
     case cf::FrameKind::kGoodbye:
     case cf::FrameKind::kConfigure:
+    case cf::FrameKind::kWake:
       break;
   }
 }

@@ -123,12 +123,14 @@ TEST(FrameHeaderTest, KindNames) {
   EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kCall), "call");
   EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kGoodbye), "goodbye");
   EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kConfigure), "configure");
+  EXPECT_EQ(cf::FrameKindName(cf::FrameKind::kWake), "wake");
   EXPECT_EQ(cf::FrameKindName(static_cast<cf::FrameKind>(99)), "unknown");
   EXPECT_FALSE(cf::IsValidFrameKind(0));
   EXPECT_TRUE(cf::IsValidFrameKind(1));
   EXPECT_TRUE(cf::IsValidFrameKind(7));
   EXPECT_TRUE(cf::IsValidFrameKind(8));
-  EXPECT_FALSE(cf::IsValidFrameKind(9));
+  EXPECT_TRUE(cf::IsValidFrameKind(9));
+  EXPECT_FALSE(cf::IsValidFrameKind(10));
 }
 
 std::string Header(cf::FrameKind kind, std::uint64_t id, std::uint64_t size) {
@@ -144,7 +146,7 @@ TEST(FrameHeaderTest, MalformedHeadersAreClearErrors) {
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(status.message()), HasSubstr("bad magic"));
 
-  for (int kind : {0, 9, 42, 255}) {
+  for (int kind : {0, 10, 42, 255}) {
     std::string bytes = Header(cf::FrameKind::kCall, 1, 0);
     bytes[4] = static_cast<char>(kind);
     status = cf::DecodeFrameHeader(bytes).status();
@@ -450,10 +452,10 @@ TEST(FrameIoTest, MalformedStreamsGiveTheirErrors) {
     std::string fragment;
   };
   std::string unknown_kind = Header(cf::FrameKind::kCall, 1, 0);
-  unknown_kind[4] = 9;
+  unknown_kind[4] = 10;
   std::vector<Case> cases = {
       {"GET / HTTP/1.1\r\n\r\n", absl::StatusCode::kDataLoss, "bad magic"},
-      {unknown_kind, absl::StatusCode::kDataLoss, "unknown frame kind 9"},
+      {unknown_kind, absl::StatusCode::kDataLoss, "unknown frame kind 10"},
       {Header(cf::FrameKind::kCall, 1, 2048), absl::StatusCode::kResourceExhausted,
        "exceeds the limit of 1024"},
   };
