@@ -187,6 +187,16 @@ bool PoolCore::AwaitSettledForTesting(absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&settled), timeout);
 }
 
+bool PoolCore::AwaitCallsInFlightForTesting(std::size_t n, absl::Duration timeout) const {
+  absl::MutexLock lock(&rings_mu_);
+  auto held = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(rings_mu_) {
+    std::size_t calls = 0;
+    for (const auto& w : workers_) calls += w->load();
+    return calls >= n;
+  };
+  return rings_mu_.AwaitWithTimeout(absl::Condition(&held), timeout);
+}
+
 bool PoolCore::AwaitLiveWorkersForTesting(int n, absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
   auto alive = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

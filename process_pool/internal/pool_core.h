@@ -87,6 +87,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool AwaitSettledForTesting(absl::Duration timeout) const;
   // Tests: blocks until exactly n workers are alive, or `timeout` passes.
   bool AwaitLiveWorkersForTesting(int n, absl::Duration timeout) const;
+  // Tests: blocks until the workers hold at least n calls (in their rings or pipes), or
+  // `timeout` passes.
+  bool AwaitCallsInFlightForTesting(std::size_t n, absl::Duration timeout) const;
 
  private:
   struct Delivery;

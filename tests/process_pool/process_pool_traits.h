@@ -40,6 +40,11 @@ class ProcessPoolExecutorPeer {
                                absl::Duration timeout) {
     return executor.core_->AwaitLiveWorkersForTesting(n, timeout);
   }
+  // Blocks until the workers hold at least n calls (handed over, maybe not started yet).
+  static bool AwaitCallsHanded(const ProcessPoolExecutor& executor, std::size_t n,
+                               absl::Duration timeout) {
+    return executor.core_->AwaitCallsInFlightForTesting(n, timeout);
+  }
 };
 
 }  // namespace cf::internal

@@ -1,0 +1,157 @@
+// The hand-off through the workers' shared rings (process_pool/internal/shared_region.h): a call
+// waiting in a ring stays cancellable and never runs once cancelled, Running() follows the
+// worker's claim, a worker left with nothing takes over calls queued behind a busy one, calls too
+// big for a ring go through the pipe among ring calls, and a long stream of calls arrives whole.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+#include "cf/core/future.h"
+#include "cf/process_pool/process_pool_executor.h"
+#include "gtest/gtest.h"
+#include "tests/executor_behaviour/tasks.h"
+#include "tests/process_pool/process_pool_traits.h"
+#include "tests/process_pool/process_tasks.h"
+#include "tests/process_pool/socket_gate.h"
+
+namespace cf::testing {
+namespace {
+
+using Peer = internal::ProcessPoolExecutorPeer;
+
+constexpr absl::Duration kBound = absl::Seconds(60);
+
+class HandOffTest : public ::testing::TestWithParam<StartMethod> {
+ protected:
+  std::unique_ptr<ProcessPoolExecutor> Make(int max_workers) {
+    return MakeProcessPool(GetParam(), max_workers, 0);
+  }
+};
+
+std::string ParamName(const ::testing::TestParamInfo<StartMethod>& info) {
+  return MethodName(info.param);
+}
+
+#if !CF_TEST_KFORK
+INSTANTIATE_TEST_SUITE_P(StartMethods, HandOffTest,
+                         ::testing::Values(StartMethod::kSpawn, StartMethod::kForkServer),
+                         ParamName);
+#else
+INSTANTIATE_TEST_SUITE_P(StartMethods, HandOffTest,
+                         ::testing::Values(StartMethod::kFork, StartMethod::kSpawn,
+                                           StartMethod::kForkServer),
+                         ParamName);
+#endif
+
+// docs/semantics.md deviation 2: a call the worker holds but has not started is pending.
+TEST_P(HandOffTest, CallWaitingInTheRingIsCancellableAndNeverRuns) {
+  auto pool = Make(1);
+  SocketGate gate;
+  Future<int> running = pool->Submit(&SocketGate::Pass, gate.id(), 1);
+  ASSERT_TRUE(gate.AwaitArrivals(1, kBound));
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 4; ++i) queued.push_back(pool->Submit(&SocketGate::Pass, gate.id(), 10 + i));
+  ASSERT_TRUE(Peer::AwaitCallsHanded(*pool, 5, kBound));  // all four wait in the worker's ring
+  EXPECT_TRUE(running.Running());
+  for (const Future<int>& f : queued) EXPECT_FALSE(f.Running());
+  EXPECT_TRUE(queued[1].Cancel());
+  EXPECT_TRUE(queued[1].Cancelled());
+  EXPECT_TRUE(queued[1].Done());
+  gate.Open();
+  EXPECT_EQ(running.Result(kBound), 1);
+  EXPECT_EQ(queued[0].Result(kBound), 10);
+  EXPECT_THROW(queued[1].Result(kBound), CancelledError);
+  EXPECT_EQ(queued[2].Result(kBound), 12);
+  EXPECT_EQ(queued[3].Result(kBound), 13);
+  pool->Shutdown();
+  EXPECT_EQ(gate.arrivals(), 4);  // the cancelled call never reached the gate
+}
+
+TEST_P(HandOffTest, RunningFollowsTheWorkersClaim) {
+  auto pool = Make(1);
+  SocketGate first;
+  SocketGate second;
+  Future<int> a = pool->Submit(&SocketGate::Pass, first.id(), 1);
+  ASSERT_TRUE(first.AwaitArrivals(1, kBound));
+  Future<int> b = pool->Submit(&SocketGate::Pass, second.id(), 2);
+  ASSERT_TRUE(Peer::AwaitCallsHanded(*pool, 2, kBound));
+  EXPECT_FALSE(b.Running());
+  EXPECT_EQ(b.state(), FutureState::kPending);
+  first.Open();
+  ASSERT_TRUE(second.AwaitArrivals(1, kBound));
+  // The worker claimed it; the pool has not heard back yet, the future knows all the same.
+  EXPECT_TRUE(b.Running());
+  EXPECT_EQ(b.state(), FutureState::kRunning);
+  EXPECT_FALSE(b.Cancel());
+  EXPECT_FALSE(b.Cancelled());
+  second.Open();
+  EXPECT_EQ(a.Result(kBound), 1);
+  EXPECT_EQ(b.Result(kBound), 2);
+}
+
+TEST_P(HandOffTest, IdleWorkerTakesOverCallsQueuedBehindABusyOne) {
+  auto pool = Make(2);
+  ASSERT_EQ(pool->Submit(&Identity, 0).Result(kBound), 0);
+  SocketGate gate;
+  Future<int> blocker = pool->Submit(&SocketGate::Pass, gate.id(), -1);
+  std::vector<Future<int>> quick;
+  for (int i = 0; i < 20; ++i) quick.push_back(pool->Submit(&Identity, i));
+  // Some of these were handed to the blocked worker; they all finish while it stays blocked.
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(quick[i].Result(kBound), i);
+  EXPECT_FALSE(blocker.Done());
+  gate.Open();
+  EXPECT_EQ(blocker.Result(kBound), -1);
+}
+
+TEST_P(HandOffTest, BigAndSmallCallsInterleave) {
+  auto pool = Make(2);
+  std::vector<std::vector<std::uint8_t>> inputs;
+  std::vector<Future<std::vector<std::uint8_t>>> futures;
+  for (int i = 0; i < 24; ++i) {
+    // 300 KB does not fit a ring record (256 KiB at most): it goes through the pipe.
+    std::vector<std::uint8_t> data(i % 3 == 0 ? 300 << 10 : 100 + i);
+    std::iota(data.begin(), data.end(), static_cast<std::uint8_t>(i));
+    inputs.push_back(data);
+    futures.push_back(pool->Submit(&Echo, data));
+  }
+  for (int i = 0; i < 24; ++i) EXPECT_EQ(futures[i].Result(kBound), inputs[i]) << i;
+}
+
+TEST_P(HandOffTest, ManyCallsArriveWhole) {
+  auto pool = Make(2);
+  std::vector<Future<int>> futures;
+  for (int i = 0; i < 20'000; ++i) futures.push_back(pool->Submit(&Identity, i));
+  std::int64_t sum = 0;
+  for (Future<int>& f : futures) sum += f.Result(kBound);
+  EXPECT_EQ(sum, std::int64_t{20'000} * 19'999 / 2);
+  std::vector<int> inputs(100'000);
+  std::iota(inputs.begin(), inputs.end(), 0);
+  std::int64_t mapped = 0;
+  for (int r : pool->Map(&Identity, inputs, {.chunksize = 7})) mapped += r;
+  EXPECT_EQ(mapped, std::int64_t{100'000} * 99'999 / 2);
+}
+
+// A worker killed with calls waiting in its ring: none of them is lost or left pending.
+TEST_P(HandOffTest, KilledWorkerWithCallsInItsRingFailsThemAll) {
+  auto pool = Make(1);
+  SocketGate gate;
+  Future<int> pid = pool->Submit(&GetPidAfterGate, gate.id(), 0);
+  ASSERT_TRUE(gate.AwaitArrivals(1, kBound));
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 10; ++i) queued.push_back(pool->Submit(&Identity, i));
+  ASSERT_TRUE(Peer::AwaitCallsHanded(*pool, 11, kBound));
+  const pid_t worker = pool->worker_pids().at(0);
+  ASSERT_EQ(kill(worker, SIGKILL), 0);
+  EXPECT_THROW(pid.Result(kBound), BrokenProcessPool);
+  for (const Future<int>& f : queued) EXPECT_THROW(f.Result(kBound), BrokenProcessPool);
+}
+
+}  // namespace
+}  // namespace cf::testing
