@@ -15,7 +15,7 @@ namespace {
 
 class ForkLauncher final : public ChildLauncher {
  public:
-  absl::StatusOr<WorkerProcess> Start(int channel_fd) override {
+  absl::StatusOr<WorkerProcess> Start(absl::Span<const int> channel_fds) override {
     UniqueFd call_read, call_write, result_read, result_write;
     if (absl::Status s = MakePipe(call_read, call_write); !s.ok()) return s;
     if (absl::Status s = MakePipe(result_read, result_write); !s.ok()) return s;
@@ -27,8 +27,10 @@ class ForkLauncher final : public ChildLauncher {
       // lock another thread may hold, until the worker loop runs the user's task.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != parent) _exit(1);
-      const int keep[3] = {call_read.get(), result_write.get(), channel_fd};
-      SetUpChild(keep, 3);
+      int keep[8] = {call_read.get(), result_write.get()};
+      int count = 2;
+      for (int fd : channel_fds) keep[count++] = fd;
+      SetUpChild(keep, count);
       signal(SIGPIPE, SIG_DFL);
       signal(SIGCHLD, SIG_DFL);
       sigset_t none;

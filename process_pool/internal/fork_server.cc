@@ -33,7 +33,11 @@ struct ServerMessage {
   int32_t status;
 };
 
-// An 'F' message with room for its two descriptors, set up for sendmsg/recvmsg.
+// A worker's descriptors in an 'F' message: its two pipe ends and its channel's memfds.
+constexpr size_t kChannelFdCount = 3;
+constexpr size_t kPassedFds = 2 + kChannelFdCount;
+
+// An 'F' message with room for its descriptors, set up for sendmsg/recvmsg.
 struct ForkRequest {
   ForkRequest() {
     header.msg_iov = &iov;
@@ -46,7 +50,7 @@ struct ForkRequest {
 
   ServerMessage message{};
   iovec iov{&message, sizeof(message)};
-  alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(kPassedFds * sizeof(int))] = {};
   msghdr header{};
 };
 
@@ -172,7 +176,10 @@ absl::Status ForkServer::ReadMessages(absl::Duration timeout, pid_t want_fork_re
   }
 }
 
-absl::StatusOr<WorkerProcess> ForkServer::Fork(int channel_fd) {
+absl::StatusOr<WorkerProcess> ForkServer::Fork(absl::Span<const int> channel_fds) {
+  if (channel_fds.size() != kChannelFdCount) {
+    return absl::InvalidArgumentError("the fork server takes three channel descriptors");
+  }
   UniqueFd call_read, call_write, result_read, result_write;
   if (absl::Status s = MakePipe(call_read, call_write); !s.ok()) return s;
   if (absl::Status s = MakePipe(result_read, result_write); !s.ok()) return s;
@@ -182,8 +189,9 @@ absl::StatusOr<WorkerProcess> ForkServer::Fork(int channel_fd) {
   cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(3 * sizeof(int));
-  const int fds[3] = {call_read.get(), result_write.get(), channel_fd};
+  cmsg->cmsg_len = CMSG_LEN(kPassedFds * sizeof(int));
+  const int fds[kPassedFds] = {call_read.get(), result_write.get(), channel_fds[0],
+                               channel_fds[1], channel_fds[2]};
   memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
   ssize_t n;
   do {
@@ -258,17 +266,17 @@ void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main) {
     if (n <= 0) break;  // the pool closed the socket or died
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     if (m.type != 'F' || cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS ||
-        cmsg->cmsg_len != CMSG_LEN(3 * sizeof(int))) {
+        cmsg->cmsg_len != CMSG_LEN(kPassedFds * sizeof(int))) {
       break;  // not our protocol: stop rather than guess
     }
-    int fds[3];
+    int fds[kPassedFds];
     memcpy(fds, CMSG_DATA(cmsg), sizeof(fds));
     const pid_t server = getpid();
     const pid_t pid = fork();
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != server) _exit(1);
-      SetUpChild(fds, 3);
+      SetUpChild(fds, kPassedFds);
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -292,14 +300,14 @@ class ForkServerLauncher final : public Launcher {
   ForkServerLauncher(std::string binary, absl::Duration start_timeout)
       : binary_(std::move(binary)), start_timeout_(start_timeout) {}
 
-  absl::StatusOr<WorkerProcess> Start(int channel_fd) override {
+  absl::StatusOr<WorkerProcess> Start(absl::Span<const int> channel_fds) override {
     if (server_ == nullptr) {
       absl::StatusOr<std::unique_ptr<ForkServer>> server =
           ForkServer::Start(binary_, start_timeout_);
       if (!server.ok()) return server.status();
       server_ = *std::move(server);
     }
-    return server_->Fork(channel_fd);
+    return server_->Fork(channel_fds);
   }
   absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) override {
     if (server_ == nullptr) return absl::UnavailableError("the fork server is gone");

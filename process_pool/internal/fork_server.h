@@ -5,8 +5,9 @@
 // The server is the worker program spawned with the role forkserver:3:<parent>; it forks each
 // worker on request and, being their parent, reports their exit statuses. Messages on the
 // SOCK_SEQPACKET control socket (host byte order; both ends run on the same machine):
-//   pool → server   'F'                 + three descriptors (SCM_RIGHTS): call read end, result
-//                                         write end, channel. "Fork a worker on these."
+//   pool → server   'F'                 + five descriptors (SCM_RIGHTS): call read end, result
+//                                         write end, the three channel memfds. "Fork a worker
+//                                         on these."
 //   server → pool   'H' pid             hello: the server runs (sent once, first)
 //   server → pool   'P' pid             the worker forked for the last 'F' (pid -errno: failed)
 //   server → pool   'X' pid status      a worker exited with this wait status
@@ -25,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/unique_fd.h"
 
@@ -41,8 +43,8 @@ class ForkServer {
   // Closes the control socket; the server then kills its workers and exits; it is reaped here.
   ~ForkServer();
 
-  // Asks the server for a worker on the shared channel `channel_fd`.
-  absl::StatusOr<WorkerProcess> Fork(int channel_fd);
+  // Asks the server for a worker on the shared channel `channel_fds` (three descriptors).
+  absl::StatusOr<WorkerProcess> Fork(absl::Span<const int> channel_fds);
   // The wait status of a worker the server reported as exited, waiting up to `timeout` for the
   // report. kUnavailable when it has not arrived in time.
   absl::StatusOr<int> WorkerExitStatus(pid_t pid, absl::Duration timeout);

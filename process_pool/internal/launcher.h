@@ -3,7 +3,7 @@
 //
 // Not part of the public API (see cf/process_pool/process_pool_executor.h). This layer knows
 // nothing about frames or tasks: it creates a worker with two pipes (calls in, results out) and
-// the pool's shared channel (a memfd), and tells the pool how the worker ended.
+// the pool's shared channel (three memfds), and tells the pool how the worker ended.
 //
 //   start method  implementation        how a worker starts
 //   kFork         fork_launcher.cc      fork() of this process; the child runs RunWorker(3, 4, 5).
@@ -16,7 +16,7 @@
 //                                       reports their exit statuses, since it is their parent.
 //
 // Hygiene, for every method: every descriptor cf creates is O_CLOEXEC; a worker keeps only
-// stdin/stdout/stderr, its own two pipe ends and its channel, renumbered to 3, 4 and 5; workers die with the
+// stdin/stdout/stderr, its own two pipe ends and its channel, renumbered to 3, 4 and 5-7; workers die with the
 // parent (PR_SET_PDEATHSIG plus a getppid() check) and exit on EOF of their call pipe. A worker
 // that cannot put its pipes in place (e.g. no descriptor left) says why on stderr and exits with
 // kSetupFailedExitCode.
@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "cf/process_pool/internal/unique_fd.h"
 #include "cf/process_pool/start_method.h"
 
@@ -50,7 +51,8 @@ inline constexpr char kRoleEnvVar[] = "CF_PROCESS_POOL_ROLE";
 // The descriptors a worker reads calls from and writes results to.
 inline constexpr int kWorkerInFd = 3;
 inline constexpr int kWorkerOutFd = 4;
-// The worker's shared channel (shared_region.h), a memfd.
+// The first of the worker's channel descriptors (shared_region.h: the rings, the call arena,
+// the result arena, at 5, 6 and 7).
 inline constexpr int kWorkerChannelFd = 5;
 // The descriptor of a fork server's control socket.
 inline constexpr int kForkServerFd = 3;
@@ -74,9 +76,9 @@ class Launcher {
  public:
   virtual ~Launcher() = default;
 
-  // Starts one worker with `channel_fd` (which the caller keeps) as its shared channel. An
+  // Starts one worker with `channel_fds` (which the caller keeps) as its shared channel. An
   // error says why none could be started (its message is the cause).
-  virtual absl::StatusOr<WorkerProcess> Start(int channel_fd) = 0;
+  virtual absl::StatusOr<WorkerProcess> Start(absl::Span<const int> channel_fds) = 0;
   // Once the worker's pidfd fired: its wait status, waiting up to `timeout` for it. An error
   // says why the status cannot be known (e.g. SIGCHLD is ignored, so the kernel reaped it).
   virtual absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) = 0;

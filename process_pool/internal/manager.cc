@@ -49,23 +49,31 @@ int PollTimeoutMs(absl::Time now, absl::Time deadline) {
 
 // One outcome to hand to a future, outside the lock and after the loop's bookkeeping.
 struct PoolCore::Delivery {
-  std::unique_ptr<PoolTask> task;
-  Frame frame;               // kResult or kException from the worker
-  std::exception_ptr error;  // or this, when set
+  WorkerChannel::Reply reply;  // the task, and the worker's kResult or kException
+  std::exception_ptr error;    // or this, when set
+  static Delivery Failed(std::unique_ptr<PoolTask> task, std::exception_ptr error) {
+    Delivery d;
+    d.reply.task = std::move(task);
+    d.error = std::move(error);
+    return d;
+  }
   void Run() {
+    PoolTask& task = *reply.task;
+    const absl::Span<const char> payload =
+        reply.arena.data() != nullptr ? reply.arena : reply.frame.payload.span();
     if (error != nullptr) {
-      task->Fail(error);
-    } else if (frame.kind == FrameKind::kResult) {
-      task->Succeed(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
+      task.Fail(error);
+    } else if (reply.frame.kind == FrameKind::kResult) {
+      task.Succeed(payload);
     } else {
-      absl::StatusOr<std::exception_ptr> e =
-          DecodeException(absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
-      task->Fail(e.ok() ? *e
-                        : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
-                              "the exception of task '", task->call().task_name(),
-                              "' could not be decoded: ", e.status().message()))));
+      absl::StatusOr<std::exception_ptr> e = DecodeException(payload);
+      task.Fail(e.ok() ? *e
+                       : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
+                             "the exception of task '", task.call().task_name(),
+                             "' could not be decoded: ", e.status().message()))));
     }
-    task.reset();
+    reply.task.reset();
+    WorkerChannel::ReleaseResult(reply);
   }
 };
 
@@ -125,12 +133,14 @@ void PoolCore::Run() {
     if (!deliveries.empty()) {
       for (Delivery& d : deliveries) {
         d.Run();
-        if (d.frame.payload.capacity() > spare_payload_.capacity() &&
-            d.frame.payload.capacity() <= kMaxSparePayload) {
-          spare_payload_ = std::move(d.frame.payload);
+        ByteBuffer& buffer = d.reply.frame.payload;
+        if (buffer.capacity() > spare_payload_.capacity() &&
+            buffer.capacity() <= kMaxSparePayload) {
+          spare_payload_ = std::move(buffer);
         }
       }
       deliveries.clear();
+      for (auto& w : workers_) w->WakeIfWaiting();  // a freed result arena
       continue;  // a callback may have submitted or shut down
     }
     if (stop) break;
@@ -217,8 +227,8 @@ void PoolCore::ServiceWorker(WorkerChannel& w, short read_events, short write_ev
                              std::vector<Delivery>& deliveries) {
   if (read_events != 0) {
     w.Recycle(spare_payload_);
-    absl::Status s = w.Read([&](std::unique_ptr<PoolTask> task, Frame& frame) {
-      deliveries.push_back(Delivery{std::move(task), std::move(frame), nullptr});
+    absl::Status s = w.Read([&](WorkerChannel::Reply& reply) {
+      deliveries.push_back(Delivery{std::move(reply), nullptr});
     });
     if (!s.ok()) {
       Break(ProtocolBreakage(s.message()), deliveries);
@@ -231,8 +241,8 @@ void PoolCore::ServiceWorker(WorkerChannel& w, short read_events, short write_ev
 bool PoolCore::ReadRings(std::vector<Delivery>& deliveries) {
   for (auto& w : workers_) {
     if (!w->results_waiting()) continue;
-    absl::Status s = w->ReadRing([&](std::unique_ptr<PoolTask> task, Frame& frame) {
-      deliveries.push_back(Delivery{std::move(task), std::move(frame), nullptr});
+    absl::Status s = w->ReadRing([&](WorkerChannel::Reply& reply) {
+      deliveries.push_back(Delivery{std::move(reply), nullptr});
     });
     if (!s.ok()) {
       Break(ProtocolBreakage(s.message()), deliveries);
@@ -254,7 +264,8 @@ bool PoolCore::PrepareToSleep() {
       }
       return false;
     };
-    if (SpinUntil(arrived, kManagerSpin)) return false;
+    static const absl::Duration spin = SpinBudget(kManagerSpin);
+    if (SpinUntil(arrived, spin)) return false;
   }
   bool waiting = false;
   for (auto& w : workers_) waiting = w->SetManagerAsleep(true) || waiting;
@@ -266,7 +277,7 @@ bool PoolCore::PrepareToSleep() {
 void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
   absl::StatusOr<std::shared_ptr<SharedRegion>> region = SharedRegion::Create();
   absl::StatusOr<WorkerProcess> proc =
-      region.ok() ? launcher_->Start((*region)->fd()) : region.status();
+      region.ok() ? launcher_->Start((*region)->fds()) : region.status();
   if (!proc.ok()) {
     std::string note;
     const Decision d = DecideOnStartFailure(proc.status(), static_cast<int>(workers_.size()),
@@ -429,15 +440,15 @@ void PoolCore::Break(const Breakage& breakage, std::vector<Delivery>& deliveries
   }
   for (auto& w : workers_) {
     for (auto& task : w->TakeCalls()) {
-      deliveries.push_back(Delivery{std::move(task), Frame(), BrokenFutureError(breakage)});
+      deliveries.push_back(Delivery::Failed(std::move(task), BrokenFutureError(breakage)));
     }
   }
   for (auto& task : requeued_) {
-    deliveries.push_back(Delivery{std::move(task), Frame(), BrokenFutureError(breakage)});
+    deliveries.push_back(Delivery::Failed(std::move(task), BrokenFutureError(breakage)));
   }
   requeued_.clear();
   for (auto& task : pending) {
-    deliveries.push_back(Delivery{std::move(task), Frame(), BrokenFutureError(breakage)});
+    deliveries.push_back(Delivery::Failed(std::move(task), BrokenFutureError(breakage)));
   }
   StopWorkers();
 }

@@ -1,6 +1,7 @@
 #include "cf/process_pool/internal/shared_region.h"
 
 #include <sched.h>
+#include <sys/sysinfo.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -120,12 +121,21 @@ absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Create() {
   std::shared_ptr<SharedRegion> region(new SharedRegion());
   region->fd_ = *std::move(fd);
   if (absl::Status s = region->Map(/*fresh=*/true); !s.ok()) return s;
+  absl::StatusOr<PayloadArena> call_arena = PayloadArena::Create();
+  if (!call_arena.ok()) return call_arena.status();
+  absl::StatusOr<PayloadArena> result_arena = PayloadArena::Create();
+  if (!result_arena.ok()) return result_arena.status();
+  region->call_arena_ = *std::move(call_arena);
+  region->result_arena_ = *std::move(result_arena);
   return region;
 }
 
-absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Attach(int fd) {
+absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Attach(int first_fd) {
   std::shared_ptr<SharedRegion> region(new SharedRegion());
+  const int fd = first_fd;
   region->fd_.Reset(fd);
+  region->call_arena_ = PayloadArena(UniqueFd(first_fd + 1));
+  region->result_arena_ = PayloadArena(UniqueFd(first_fd + 2));
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoStatus("fstat (the pool's channel)");
   if (static_cast<std::size_t>(st.st_size) != kRegionBytes) {
@@ -161,6 +171,7 @@ absl::Status SharedRegion::Map(bool fresh) {
 
 bool SpinUntil(absl::FunctionRef<bool()> ready, absl::Duration budget) {
   if (ready()) return true;
+  if (budget <= absl::ZeroDuration()) return false;
   const absl::Time deadline = absl::Now() + budget;
   for (int round = 0;; ++round) {
     for (int i = 0; i < 16; ++i) {
@@ -173,6 +184,10 @@ bool SpinUntil(absl::FunctionRef<bool()> ready, absl::Duration budget) {
     // On a busy machine the other side may need this CPU: let it run.
     if (round >= 4) sched_yield();
   }
+}
+
+absl::Duration SpinBudget(absl::Duration budget) {
+  return get_nprocs() > 1 ? budget : absl::ZeroDuration();
 }
 
 SharedRegion::~SharedRegion() {

@@ -14,8 +14,8 @@
 // Each ring has one producer and one consumer: the producer advances `head`, the consumer `tail`
 // (byte counts that only grow; both sides read both). A record is a 16-byte header (payload
 // size, kind, seq) and its payload, 8-aligned; one that does not fit before the end of the ring
-// is preceded by a padding record. Payloads over kMaxRingPayload do not use the rings (the
-// pipes carry them).
+// is preceded by a padding record. A payload over kMaxRingPayload travels in the direction's
+// PayloadArena (payload_arena.h), and its record (kArena) only says how big it is.
 //
 // Sleeping without losing a wake-up: a consumer that finds its ring empty sets
 // `consumer_sleeping` (sequentially consistent), looks once more, and only then blocks (on its
@@ -36,6 +36,7 @@
 #ifndef CF_PROCESS_POOL_INTERNAL_SHARED_REGION_H_
 #define CF_PROCESS_POOL_INTERNAL_SHARED_REGION_H_
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "cf/process_pool/internal/payload_arena.h"
 #include "cf/process_pool/internal/unique_fd.h"
 
 namespace cf::internal {
@@ -56,6 +58,14 @@ enum class RecordKind : std::uint8_t {
   kResult = 2,     // worker → pool: the call's encoded result
   kException = 3,  // worker → pool: the call's encoded exception
   kSkipped = 4,    // worker → pool: the call was revoked before the worker claimed it
+  kArena = 5,      // either way: a kCall/kResult/kException whose payload is in the arena
+};
+
+// A kArena record's payload: what the arena holds.
+struct ArenaNote {
+  std::uint64_t size;
+  RecordKind kind;  // kCall, kResult or kException
+  std::uint8_t reserved[7];
 };
 
 // Claim word states (the low two bits).
@@ -78,6 +88,11 @@ class ByteRing {
     char pad1[56];
     std::atomic<std::uint32_t> consumer_sleeping{0};
     std::atomic<std::uint32_t> producer_waiting{0};
+    // Result ring only: the worker's result arena holds a payload the pool has not decoded yet.
+    std::atomic<std::uint32_t> arena_busy{0};
+    // Result ring only: the last call whose result the pool has decoded (the worker keeps what
+    // a result refers to, e.g. a cf::SharedBuffer it made, until then).
+    std::atomic<std::uint64_t> decoded_seq{0};
   };
 
   ByteRing() = default;
@@ -121,16 +136,25 @@ class SharedRegion {
   // Calls in flight per worker, at most.
   static constexpr std::size_t kClaimSlots = 256;
 
-  // The pool's side: a new memfd, sized and mapped (CLOEXEC; pass fd() to the worker).
+  // The memfds a worker gets, in this order: the rings and claims, the call arena, the result
+  // arena (kChannelFds consecutive descriptors in the worker).
+  static constexpr int kChannelFds = 3;
+
+  // The pool's side: new memfds, the first sized and mapped (CLOEXEC; pass fds() to the worker).
   static absl::StatusOr<std::shared_ptr<SharedRegion>> Create();
-  // The worker's side: maps the memfd it was given (and takes it).
-  static absl::StatusOr<std::shared_ptr<SharedRegion>> Attach(int fd);
+  // The worker's side: maps the memfds it was given as first_fd, first_fd + 1, first_fd + 2
+  // (and takes them).
+  static absl::StatusOr<std::shared_ptr<SharedRegion>> Attach(int first_fd);
   SharedRegion(const SharedRegion&) = delete;
   SharedRegion& operator=(const SharedRegion&) = delete;
   ~SharedRegion();
 
-  int fd() const { return fd_.get(); }
+  std::array<int, kChannelFds> fds() const {
+    return {fd_.get(), call_arena_.fd(), result_arena_.fd()};
+  }
   ByteRing& calls() { return calls_; }
+  PayloadArena& call_arena() { return call_arena_; }
+  PayloadArena& result_arena() { return result_arena_; }
   ByteRing& results() { return results_; }
   std::atomic<std::uint64_t>& claim(std::uint64_t seq) { return claims_[seq % kClaimSlots]; }
 
@@ -144,11 +168,15 @@ class SharedRegion {
   ByteRing calls_;
   ByteRing results_;
   std::atomic<std::uint64_t>* claims_ = nullptr;
+  PayloadArena call_arena_;
+  PayloadArena result_arena_;
 };
 
 // Spins (pausing, then yielding the CPU) until ready() or `budget` has passed; returns ready().
 // A hand-off that takes a few microseconds then costs no sleep and no wake-up.
 bool SpinUntil(absl::FunctionRef<bool()> ready, absl::Duration budget);
+// `budget` on a machine with several CPUs; zero on one (the other side cannot run while we spin).
+absl::Duration SpinBudget(absl::Duration budget);
 
 }  // namespace cf::internal
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "cf/core/errors.h"
 #include "cf/process_pool/internal/worker_loop.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/wire.h"
@@ -51,10 +53,13 @@ WorkerChannel::WorkerChannel(WorkerProcess proc, std::shared_ptr<SharedRegion> r
 WorkerChannel::~WorkerChannel() { channel_.DropOutput(); }
 
 bool WorkerChannel::CanTake(std::size_t payload_size, std::size_t depth) const {
-  if (!accepting() || pipe_call_) return false;
-  if (payload_size > SharedRegion::kMaxRingPayload) return in_flight_.empty();
-  return in_flight_.size() < std::min(depth, SharedRegion::kClaimSlots) &&
-         region_->calls().HasRoom(payload_size);
+  if (!accepting() || in_flight_.size() >= std::min(depth, SharedRegion::kClaimSlots)) {
+    return false;
+  }
+  if (payload_size > SharedRegion::kMaxRingPayload) {
+    return arena_call_ == 0 && region_->calls().HasRoom(sizeof(ArenaNote));
+  }
+  return region_->calls().HasRoom(payload_size);
 }
 
 void WorkerChannel::CountHandedCall() {
@@ -73,31 +78,38 @@ void WorkerChannel::WakeWorker(std::atomic<std::uint32_t>& flag) {
 void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
   const absl::Span<const char> payload = task->call().payload();
   const std::uint64_t seq = next_seq_++;
-  if (payload.size() > SharedRegion::kMaxRingPayload) {
-    if (!task->Start()) return;  // cancelled while queued: dropped
-    in_flight_.push_back(InFlight{seq, std::move(task), /*in_ring=*/false});
-    pipe_call_ = true;
-    // The size was checked at Submit against the same limit; a failure here is a dead pipe,
-    // which the pidfd reports.
-    channel_.Queue(FrameKind::kCall, seq, payload).IgnoreError();
-    Flush().IgnoreError();
-    CountHandedCall();
-    return;
-  }
   std::atomic<std::uint64_t>& claim = region_->claim(seq);
   claim.store(ClaimWord(seq, kClaimQueued), std::memory_order_release);
   if (!task->AttachClaim(region_, seq)) {
     claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
     return;  // cancelled while queued: dropped
   }
-  region_->calls().Push(RecordKind::kCall, seq, payload);  // CanTake checked the room
-  in_flight_.push_back(InFlight{seq, std::move(task), /*in_ring=*/true});
+  if (payload.size() > SharedRegion::kMaxRingPayload) {
+    absl::StatusOr<char*> room = region_->call_arena().PrepareWrite(payload.size());
+    if (!room.ok()) {
+      claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
+      task->DetachClaim();
+      task->Fail(std::make_exception_ptr(BrokenProcessPool(
+          absl::StrCat("the arguments of task '", task->call().task_name(), "' (",
+                       payload.size(), " bytes) could not be handed to worker ", proc_.pid,
+                       ": ", room.status().message()))));
+      return;
+    }
+    std::memcpy(*room, payload.data(), payload.size());
+    const ArenaNote note{payload.size(), RecordKind::kCall, {}};
+    region_->calls().Push(RecordKind::kArena, seq,
+                          absl::MakeConstSpan(reinterpret_cast<const char*>(&note), sizeof(note)));
+    arena_call_ = seq;
+  } else {
+    region_->calls().Push(RecordKind::kCall, seq, payload);  // CanTake checked the room
+  }
+  in_flight_.push_back(InFlight{seq, std::move(task)});
   WakeWorker(region_->calls().control().consumer_sleeping);
   CountHandedCall();
 }
 
 std::unique_ptr<PoolTask> WorkerChannel::TakeBackUnclaimed() {
-  if (in_flight_.size() < 2 || !in_flight_.back().in_ring) return nullptr;
+  if (in_flight_.size() < 2) return nullptr;
   InFlight& last = in_flight_.back();
   std::uint64_t expected = ClaimWord(last.seq, kClaimQueued);
   if (!region_->claim(last.seq).compare_exchange_strong(
@@ -105,15 +117,14 @@ std::unique_ptr<PoolTask> WorkerChannel::TakeBackUnclaimed() {
     return nullptr;  // claimed (and so is every call before it), or cancelled
   }
   std::unique_ptr<PoolTask> task = std::move(last.task);
+  if (arena_call_ == last.seq) arena_call_ = 0;  // the worker will skip it, arena unread
   in_flight_.pop_back();
   task->DetachClaim();
   return task;
 }
 
 void WorkerChannel::CollectRingFutures(std::vector<AnyFuture>& out) const {
-  for (const InFlight& call : in_flight_) {
-    if (call.in_ring) out.push_back(call.task->future());
-  }
+  for (const InFlight& call : in_flight_) out.push_back(call.task->future());
 }
 
 void WorkerChannel::Retire() {
@@ -160,7 +171,7 @@ std::unique_ptr<PoolTask> WorkerChannel::TakeCall(std::uint64_t seq) {
   for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
     if (it->seq != seq) continue;
     std::unique_ptr<PoolTask> task = std::move(it->task);
-    if (!it->in_ring) pipe_call_ = false;
+    if (arena_call_ == seq) arena_call_ = 0;
     in_flight_.erase(it);
     if (retiring_ && in_flight_.empty()) StartExitClock(absl::Now());
     return task;
@@ -168,9 +179,8 @@ std::unique_ptr<PoolTask> WorkerChannel::TakeCall(std::uint64_t seq) {
   return nullptr;
 }
 
-absl::Status WorkerChannel::Read(
-    absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply) {
-  if (eof_) return absl::OkStatus();
+absl::Status WorkerChannel::Read(absl::FunctionRef<void(Reply&)> on_reply) {
+  if (eof_) return ReadRing(on_reply);
   absl::Status problem;
   absl::Status s = channel_.ReadAvailable([&](Frame& frame) {
     switch (frame.kind) {
@@ -182,24 +192,15 @@ absl::Status WorkerChannel::Read(
         return true;
       case FrameKind::kWake:
         return true;  // the ring is read after the pipe
-      case FrameKind::kResult:
-      case FrameKind::kException: {
-        if (frame.task_id == 0 && frame.kind == FrameKind::kException) {
+      case FrameKind::kException:
+        if (frame.task_id == 0) {  // the initializer's
           absl::StatusOr<ExceptionInfo> info = DecodeExceptionInfo(
               absl::MakeConstSpan(frame.payload.data(), frame.payload.size()));
           init_error_ = info.ok() ? absl::StrCat(info->type_name, ": ", info->message)
                                   : std::string(info.status().message());
           return true;
         }
-        std::unique_ptr<PoolTask> task = TakeCall(frame.task_id);
-        if (task == nullptr) {
-          problem = absl::DataLossError(absl::StrCat(
-              "worker ", proc_.pid, " answered call ", frame.task_id, " which it was not running"));
-          return false;
-        }
-        on_reply(std::move(task), frame);
-        return true;
-      }
+        [[fallthrough]];
       default:
         problem = absl::DataLossError(absl::StrCat("worker ", proc_.pid, " sent an unexpected ",
                                                    FrameKindName(frame.kind), " frame"));
@@ -217,40 +218,60 @@ absl::Status WorkerChannel::Read(
       absl::StrCat("worker ", proc_.pid, " sent a malformed stream: ", s.message()));
 }
 
-absl::Status WorkerChannel::ReadRing(
-    absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply) {
+absl::Status WorkerChannel::ReadRing(absl::FunctionRef<void(Reply&)> on_reply) {
   ByteRing& results = region_->results();
   RingRecord record;
   bool popped = false;
-  Frame frame;
   while (results.Peek(&record)) {
-    std::unique_ptr<PoolTask> task;
-    switch (record.kind) {
+    RecordKind kind = record.kind;
+    ArenaNote note{};
+    if (kind == RecordKind::kArena) {
+      bool valid = record.payload.size() == sizeof(note);
+      if (valid) {
+        std::memcpy(&note, record.payload.data(), sizeof(note));
+        valid = note.kind == RecordKind::kResult || note.kind == RecordKind::kException;
+      }
+      if (!valid) kind = RecordKind::kPad;  // corrupt
+    }
+    Reply reply;
+    switch (kind) {
       case RecordKind::kSkipped:
         // Revoked before the worker claimed it: by Cancel() (drop it now: its future is
         // cancelled), or taken back for another worker (no longer ours: nothing to find).
-        task = TakeCall(record.seq);
-        if (task != nullptr) task->DetachClaim();
+        reply.task = TakeCall(record.seq);
+        if (reply.task != nullptr) reply.task->DetachClaim();
         results.Pop();
         popped = true;
         continue;
       case RecordKind::kResult:
       case RecordKind::kException:
-        task = TakeCall(record.seq);
-        if (task == nullptr) {
+      case RecordKind::kArena: {
+        reply.task = TakeCall(record.seq);
+        if (reply.task == nullptr) {
           return absl::DataLossError(absl::StrCat("worker ", proc_.pid, " answered call ",
                                                   record.seq, " which it was not running"));
         }
-        frame.kind = record.kind == RecordKind::kResult ? FrameKind::kResult
-                                                        : FrameKind::kException;
-        frame.task_id = record.seq;
-        frame.payload.clear();
-        frame.payload.Append(record.payload);
+        const RecordKind outcome = kind == RecordKind::kArena ? note.kind : kind;
+        reply.frame.kind =
+            outcome == RecordKind::kResult ? FrameKind::kResult : FrameKind::kException;
+        reply.frame.task_id = record.seq;
+        reply.seq = record.seq;
+        reply.region = region_;
+        if (kind == RecordKind::kArena) {
+          absl::StatusOr<absl::Span<const char>> bytes = region_->result_arena().Read(note.size);
+          if (!bytes.ok()) {
+            return absl::DataLossError(absl::StrCat("worker ", proc_.pid, "'s result for call ",
+                                                    record.seq, ": ", bytes.status().message()));
+          }
+          reply.arena = *bytes;
+        } else {
+          reply.frame.payload.Append(record.payload);
+        }
         results.Pop();
         popped = true;
-        on_reply(std::move(task), frame);
-        frame = Frame();
+        on_reply(reply);
         continue;
+      }
       default:
         return absl::DataLossError(
             absl::StrCat("worker ", proc_.pid, "'s result ring is corrupt"));
@@ -260,20 +281,27 @@ absl::Status WorkerChannel::ReadRing(
   return absl::OkStatus();
 }
 
+void WorkerChannel::ReleaseResult(const Reply& reply) {
+  if (reply.region == nullptr) return;
+  ByteRing::Control& control = reply.region->results().control();
+  control.decoded_seq.store(reply.seq, std::memory_order_release);
+  if (reply.arena.data() != nullptr) {
+    control.arena_busy.store(0, std::memory_order_seq_cst);
+  }
+}
+
 std::vector<std::unique_ptr<PoolTask>> WorkerChannel::TakeCalls() {
   channel_.DropOutput();  // before the tasks whose payloads it points at go
   std::vector<std::unique_ptr<PoolTask>> calls;
   for (InFlight& call : in_flight_) {
-    if (call.in_ring) {
-      std::uint64_t expected = ClaimWord(call.seq, kClaimQueued);
-      region_->claim(call.seq).compare_exchange_strong(
-          expected, ClaimWord(call.seq, kClaimRevoked), std::memory_order_acq_rel);
-      call.task->DetachClaim();
-    }
+    std::uint64_t expected = ClaimWord(call.seq, kClaimQueued);
+    region_->claim(call.seq).compare_exchange_strong(
+        expected, ClaimWord(call.seq, kClaimRevoked), std::memory_order_acq_rel);
+    call.task->DetachClaim();
     calls.push_back(std::move(call.task));
   }
   in_flight_.clear();
-  pipe_call_ = false;
+  arena_call_ = 0;
   return calls;
 }
 

@@ -9,11 +9,11 @@
 //   failure policy. A worker told to exit that is still alive exit_grace after it has nothing in
 //   flight (stopped, or ignoring SIGTERM) is SIGKILLed.
 //
-// Calls whose payload fits go through the region's call ring, several at a time (the pool
-// chooses how many); each holds a claim word (see pool_task.h), so one the worker has not
-// claimed can still be cancelled, or taken back for another worker. Bigger ones go through the
-// pipe, one at a time, to a worker that holds nothing else. Results are matched to calls by
-// their sequence number, whichever way they come.
+// Calls go through the region's call ring, several at a time (the pool chooses how many); each
+// holds a claim word (see pool_task.h), so one the worker has not claimed can still be
+// cancelled, or taken back for another worker. A payload too big for a ring record waits in the
+// call arena (one at a time per worker) and its record says how big it is; results come back
+// the same way. Results are matched to calls by their sequence number.
 #ifndef CF_PROCESS_POOL_INTERNAL_WORKER_CHANNEL_H_
 #define CF_PROCESS_POOL_INTERNAL_WORKER_CHANNEL_H_
 
@@ -73,8 +73,9 @@ class WorkerChannel {
   const std::string& init_error() const { return init_error_; }
   bool wants_write() const { return channel_.has_output(); }
 
-  // Hands a call to the worker (ring or pipe, as CanTake allowed). Counts toward
-  // max_tasks_per_child, after which the worker retires. A call cancelled meanwhile is dropped.
+  // Hands a call to the worker (as CanTake allowed). Counts toward max_tasks_per_child, after
+  // which the worker retires. A call cancelled meanwhile is dropped; one whose payload cannot
+  // be put in the arena (no memory) fails with BrokenProcessPool saying why.
   void SendCall(std::unique_ptr<PoolTask> task);
   // The newest call in the ring that the worker has not claimed, revoked and taken back (for
   // an idle worker), or nullptr. Never the oldest call it holds.
@@ -85,11 +86,25 @@ class WorkerChannel {
   void Retire();
   absl::Status Flush();
 
+  // One result for the pool to deliver: its payload is in `frame` (copied out of the ring), or
+  // is `arena` (the worker's result arena, released by ReleaseResult once decoded).
+  struct Reply {
+    std::unique_ptr<PoolTask> task;
+    Frame frame;
+    absl::Span<const char> arena;
+    std::uint64_t seq = 0;
+    std::shared_ptr<SharedRegion> region;  // keeps the arena mapped; says it was decoded
+  };
   // Reads what the worker sent on its pipe, then what its result ring holds. Each reply goes to
-  // on_reply with its task. An error means the stream is broken (the pool's verdict:
-  // ProtocolBreakage); EOF just sets eof().
-  absl::Status Read(absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply);
-  absl::Status ReadRing(absl::FunctionRef<void(std::unique_ptr<PoolTask>, Frame&)> on_reply);
+  // on_reply. An error means the stream is broken (the pool's verdict: ProtocolBreakage); EOF
+  // just sets eof().
+  absl::Status Read(absl::FunctionRef<void(Reply&)> on_reply);
+  absl::Status ReadRing(absl::FunctionRef<void(Reply&)> on_reply);
+  // After a reply was delivered (decoded): frees the result arena if it held it, and lets the
+  // worker drop what the result referred to.
+  static void ReleaseResult(const Reply& reply);
+  // Wakes the worker if it waits for room for its results (after ReleaseResult).
+  void WakeIfWaiting() { WakeWorker(region_->results().control().producer_waiting); }
   bool results_waiting() const { return !region_->results().Empty(); }
   // The manager is about to sleep (true) or awake again (false): a worker that publishes a
   // result while it sleeps sends a doorbell. Returns results_waiting() after raising the flag.
@@ -113,7 +128,6 @@ class WorkerChannel {
   struct InFlight {
     std::uint64_t seq;
     std::unique_ptr<PoolTask> task;
-    bool in_ring;
   };
   void StartExitClock(absl::Time now);
   // The worker sleeps on its pipe: wake it (kWake), once.
@@ -129,7 +143,7 @@ class WorkerChannel {
   const std::string config_payload_;
   std::deque<InFlight> in_flight_;  // in seq order
   std::uint64_t next_seq_ = 1;
-  bool pipe_call_ = false;  // a call went through the pipe and is in flight
+  std::uint64_t arena_call_ = 0;  // the call whose payload is in the call arena, or 0
   absl::Time start_deadline_;
   absl::Time exit_deadline_ = absl::InfiniteFuture();
   int handed_ = 0;

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -60,6 +61,7 @@ class Worker {
  public:
   Worker(int in_fd, int out_fd, std::shared_ptr<SharedRegion> region)
       : channel_(in_fd, out_fd, kInitialLimit),
+        spin_(SpinBudget(kWorkerSpin)),
         region_(std::move(region)),
         calls_(region_->calls()),
         results_(region_->results()) {
@@ -77,15 +79,29 @@ class Worker {
     for (;;) {
       RingRecord record;
       if (calls_.Peek(&record)) {
-        if (record.kind != RecordKind::kCall) return 2;  // a corrupt ring: stop
+        absl::Span<const char> call = record.payload;
+        ArenaNote note{};
+        if (record.kind == RecordKind::kArena) {
+          if (record.payload.size() != sizeof(note)) return 2;  // a corrupt ring: stop
+          std::memcpy(&note, record.payload.data(), sizeof(note));
+          if (note.kind != RecordKind::kCall) return 2;
+        } else if (record.kind != RecordKind::kCall) {
+          return 2;
+        }
         if (!Claim(record.seq)) {
           calls_.Pop();
-          PushResult(RecordKind::kSkipped, record.seq, {});
-        } else {
-          RunTaskCall(record.payload, &outcome_);
-          calls_.Pop();  // room for the pool's next calls while the result goes out
-          if (!SendOutcome(record.seq)) return 0;
+          if (!PushResult(RecordKind::kSkipped, record.seq, {})) return 0;
+          continue;
         }
+        if (record.kind == RecordKind::kArena) {
+          absl::StatusOr<absl::Span<const char>> bytes =
+              region_->call_arena().Read(note.size);
+          if (!bytes.ok()) return 2;
+          call = *bytes;
+        }
+        RunTaskCall(call, &outcome_);
+        calls_.Pop();  // room for the pool's next calls while the result goes out
+        if (!SendOutcome(record.seq)) return 0;
         continue;
       }
       if (shutdown_) {
@@ -93,7 +109,7 @@ class Worker {
             .IgnoreError();
         return 0;
       }
-      if (SpinUntil([&] { return !calls_.Empty(); }, kWorkerSpin)) continue;
+      if (SpinUntil([&] { return !calls_.Empty(); }, spin_)) continue;
       auto& sleeping = calls_.control().consumer_sleeping;
       sleeping.store(1, std::memory_order_seq_cst);
       if (!calls_.Empty()) {
@@ -148,13 +164,6 @@ class Worker {
           return false;
         }
         return true;
-      case FrameKind::kCall:
-        RunTaskCall(absl::MakeConstSpan(frame_.payload.data(), frame_.payload.size()), &outcome_);
-        if (!SendOutcome(frame_.task_id)) {
-          *code = 0;
-          return false;
-        }
-        return true;
       case FrameKind::kShutdown:
         shutdown_ = true;
         return true;
@@ -165,20 +174,40 @@ class Worker {
     }
   }
 
-  // The outcome of call `seq`: through the ring if it fits, else through the pipe.
+  // The outcome of call `seq`: in the ring if it fits, else in the result arena once the pool
+  // is done with the previous one there.
   bool SendOutcome(std::uint64_t seq) {
     EnforceLimit(channel_, outcome_);
-    if (outcome_.payload.size() > SharedRegion::kMaxRingPayload) {
-      return channel_.Write(outcome_.kind, seq, outcome_.payload).ok();
+    const RecordKind kind =
+        outcome_.kind == FrameKind::kResult ? RecordKind::kResult : RecordKind::kException;
+    if (outcome_.payload.size() <= SharedRegion::kMaxRingPayload) {
+      return PushResult(kind, seq, outcome_.payload);
     }
-    return PushResult(outcome_.kind == FrameKind::kResult ? RecordKind::kResult
-                                                          : RecordKind::kException,
-                      seq, outcome_.payload);
+    auto& busy = results_.control().arena_busy;
+    if (!AwaitResultsRoom([&] { return busy.load(std::memory_order_seq_cst) == 0; })) {
+      return false;
+    }
+    absl::StatusOr<char*> room = region_->result_arena().PrepareWrite(outcome_.payload.size());
+    if (!room.ok()) {
+      // No memory for it: this call fails, the worker goes on.
+      const std::string message = absl::StrCat(
+          "the result of task '", outcome_.task_name, "' (", outcome_.payload.size(),
+          " bytes) could not be handed back: ", room.status().message());
+      outcome_.payload.clear();
+      EncodeException(std::make_exception_ptr(SerializationError(message)), outcome_.task_name,
+                      &outcome_.payload);
+      return PushResult(RecordKind::kException, seq, outcome_.payload);
+    }
+    std::memcpy(*room, outcome_.payload.data(), outcome_.payload.size());
+    busy.store(1, std::memory_order_relaxed);  // published by the record's release
+    const ArenaNote note{outcome_.payload.size(), kind, {}};
+    return PushResult(RecordKind::kArena, seq,
+                      absl::MakeConstSpan(reinterpret_cast<const char*>(&note), sizeof(note)));
   }
 
   bool PushResult(RecordKind kind, std::uint64_t seq, absl::Span<const char> payload) {
     while (!results_.Push(kind, seq, payload)) {
-      if (!AwaitRoom(payload.size())) return false;
+      if (!AwaitResultsRoom([&] { return results_.HasRoom(payload.size()); })) return false;
     }
     auto& sleeping = results_.control().consumer_sleeping;
     if (sleeping.load(std::memory_order_seq_cst) != 0 &&
@@ -188,14 +217,14 @@ class Worker {
     return true;
   }
 
-  // The result ring is full: wait for the pool to read it (it wakes us on the call pipe).
-  bool AwaitRoom(std::size_t n) {
-    if (SpinUntil([&] { return results_.HasRoom(n); }, kWorkerSpin)) return true;
+  // Waits until ready() — room in the result ring, or the result arena free — which the pool
+  // brings about (and then wakes us on the call pipe, since we set producer_waiting).
+  bool AwaitResultsRoom(absl::FunctionRef<bool()> ready) {
+    if (SpinUntil(ready, spin_)) return true;
     auto& waiting = results_.control().producer_waiting;
     waiting.store(1, std::memory_order_seq_cst);
-    while (!results_.HasRoom(n)) {
-      // Only a doorbell or kShutdown can come now: the pool sends a big kCall only to a worker
-      // that holds no call, and this one holds the call whose result waits.
+    while (!ready()) {
+      // Only a doorbell or kShutdown can come now: calls come through the ring.
       if (!channel_.ReadFrame(&frame_).ok()) return false;
       if (frame_.kind == FrameKind::kShutdown) {
         shutdown_ = true;
@@ -209,6 +238,7 @@ class Worker {
   }
 
   FrameChannel channel_;
+  const absl::Duration spin_;
   std::shared_ptr<SharedRegion> region_;
   ByteRing& calls_;
   ByteRing& results_;

@@ -3,28 +3,27 @@
 // Not part of the public API.
 //
 // Channels: two pipes (frames from cf/serialization/wire.h, through a FrameChannel, so both
-// sides apply the same size limit) and a SharedRegion (shared_region.h) whose two rings carry
-// the calls and results that fit in them (payloads up to SharedRegion::kMaxRingPayload).
+// sides apply the same size limit) for control, and a SharedRegion (shared_region.h) for calls
+// and results: two rings of records, and an arena per direction for payloads too big for a
+// record (over SharedRegion::kMaxRingPayload).
 //
 // Pipes:
 //   worker → pool  kHello (task id = the worker's pid), once, first
 //   pool → worker  kConfigure   first: the pool's frame limit (payload: u64, little-endian) and
 //                               whether a kInitialize follows (one byte)
 //                  kInitialize  the initializer TaskCall (before any call)
-//                  kCall        a call too big for the ring (task id = its seq); the pool sends
-//                               one only when the worker holds no other call
-//                  kWake        doorbell: the call ring has records, or room for results
+//                  kWake        doorbell: the call ring has records, or the result ring room
 //                  kShutdown    finish the calls in the ring, say goodbye, exit
-//   worker → pool  kResult / kException (task id = the call's seq) for a result too big for
-//                  the ring; a result over the frame limit is replaced by a kException carrying
-//                  a cf::SerializationError that names its size and the limit
-//                  kException with task id 0 if the initializer threw; the worker then exits
+//   worker → pool  kException with task id 0 if the initializer threw; the worker then exits
 //                  with kInitializerFailedExitCode
 //                  kWake        doorbell: the result ring has records
 //                  kGoodbye before a planned exit (kShutdown)
-// Rings: the worker claims each kCall record (compare-and-swap of its claim word); one the pool
-// revoked first is skipped and answered with kSkipped; a claimed one is run and answered with
-// kResult or kException (in the ring, or on the pipe if too big), in claim order. The worker
+// Rings: the worker claims each kCall record (or kArena record of a kCall: the arguments are
+// in the call arena) with a compare-and-swap of its claim word; one the pool revoked first is
+// skipped and answered with kSkipped; a claimed one is run and answered with kResult or
+// kException, or kArena when the result is in the result arena (written only once the pool has
+// released the previous one, arena_busy). A result over the frame limit is replaced by a
+// kException carrying a cf::SerializationError that names its size and the limit. The worker
 // spins briefly on an empty ring before it sleeps on its pipe (see shared_region.h for the
 // wake-up protocol), so a busy pool hands calls over without a system call.
 // EOF on the call pipe (the pool is gone) ends the worker at once.

@@ -1,0 +1,63 @@
+// cf/process_pool/internal/payload_arena.h — the shared memory that carries one direction's
+// payloads too big for a ring record (calls' arguments, or results), one at a time.
+//
+// Not part of the public API. A PayloadArena is a memfd that both the pool and one worker map.
+// The writer sizes it (PrepareWrite: grows it to fit, shrinks one left over kKeepBytes by an
+// earlier giant) and copies the payload in; a ring record (shared_region.h, kArena) tells the
+// reader its size; the reader maps what it needs (Read) and decodes straight from the shared
+// pages. Whose turn it is comes from outside: the pool sends an arena call only to a worker
+// whose call arena is free (its previous arena call has been answered), and a worker writes an
+// arena result only when the pool has said it is done with the previous one (arena_busy in the
+// result ring's control block). A memfd has no name to unlink: the pages go when the last
+// process holding it does, however it ends.
+//
+// Thread-compatible: each process's PayloadArena is used by one thread at a time.
+#ifndef CF_PROCESS_POOL_INTERNAL_PAYLOAD_ARENA_H_
+#define CF_PROCESS_POOL_INTERNAL_PAYLOAD_ARENA_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "cf/process_pool/internal/unique_fd.h"
+
+namespace cf::internal {
+
+class PayloadArena {
+ public:
+  // Kept mapped between payloads (so that the next one costs no page faults); an arena that a
+  // bigger payload grew is shrunk back to this much once a smaller one comes.
+  static constexpr std::size_t kKeepBytes = std::size_t{64} << 20;
+
+  PayloadArena() = default;
+  explicit PayloadArena(UniqueFd fd) : fd_(std::move(fd)) {}
+  PayloadArena(const PayloadArena&) = delete;
+  PayloadArena& operator=(const PayloadArena&) = delete;
+  PayloadArena(PayloadArena&& other) noexcept;
+  PayloadArena& operator=(PayloadArena&& other) noexcept;
+  ~PayloadArena();
+
+  // A new, empty memfd (CLOEXEC, above the low descriptor numbers).
+  static absl::StatusOr<PayloadArena> Create();
+
+  int fd() const { return fd_.get(); }
+  // Writer: `n` writable bytes at the start of the arena (sized and mapped here).
+  absl::StatusOr<char*> PrepareWrite(std::size_t n);
+  // Reader: the first `n` bytes, which the writer has written. DataLoss if the memfd is smaller
+  // (a peer that cannot be trusted).
+  absl::StatusOr<absl::Span<const char>> Read(std::size_t n);
+
+ private:
+  // Maps the whole memfd (its current size) if fewer than `n` bytes are mapped.
+  absl::Status MapAtLeast(std::size_t n, std::size_t file_size);
+  void Unmap();
+
+  UniqueFd fd_;
+  char* base_ = nullptr;
+  std::size_t mapped_ = 0;
+};
+
+}  // namespace cf::internal
+
+#endif  // CF_PROCESS_POOL_INTERNAL_PAYLOAD_ARENA_H_
