@@ -40,10 +40,10 @@
 // happens-before whatever the thread that sealed it does next (submitting it, handing it to
 // other threads), so they see the sealed state.
 //
-// Costs: Create() is a memfd_create + ftruncate + mmap (pages are allocated as they are first
-// written); Seal() is an mmap, an munmap and an fcntl; a receiver pays an open + mmap (+ page
-// faults as it reads), whatever the size. Each live buffer holds one descriptor in each process
-// that holds it.
+// Costs: Create() allocates and zeroes every page up front (like a std::vector; memfd_create,
+// ftruncate, fallocate, mmap); Seal() is an mmap, an munmap and an fcntl; a receiver pays a
+// stat, an open and an mmap, whatever the size, then a page fault per few pages it reads. Each
+// live buffer holds one descriptor in each process that holds it.
 //
 // Example:
 //   cf::SharedBuffer buf = cf::SharedBuffer::Create(n);
@@ -74,8 +74,9 @@ class SharedBuffer {
   // An empty, sealed buffer (size 0). What a moved-from handle holds too.
   SharedBuffer() = default;
 
-  // A writable buffer of `size` zero bytes. Throws SharedBufferError if the memfd cannot be made
-  // (EMFILE: no descriptor left; ENOMEM; a size over the system's limits).
+  // A writable buffer of `size` zero bytes, allocated now. Throws SharedBufferError if it cannot
+  // be made: larger than the machine's memory and swap, no memory (ENOMEM, ENOSPC), no
+  // descriptor left (EMFILE), ... — the message says what to do.
   static SharedBuffer Create(std::size_t size);
   // A sealed buffer holding a copy of `bytes`. Throws like Create() and Seal().
   static SharedBuffer Copy(absl::Span<const char> bytes);
