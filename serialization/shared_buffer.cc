@@ -152,7 +152,10 @@ using internal::SharedBufferState;
 SharedBuffer SharedBuffer::Create(std::size_t size) {
   auto state = std::make_shared<SharedBufferState>();
   state->pid = getpid();
-  if (size == 0) return SharedBuffer(std::move(state));  // nothing to map
+  if (size == 0) {  // nothing to map
+    state->writable = true;
+    return SharedBuffer(std::move(state));
+  }
   // The pages are allocated now (below): refuse what this machine cannot hold at all, rather
   // than let fallocate() run it out of memory.
   struct sysinfo info;
@@ -184,6 +187,7 @@ SharedBuffer SharedBuffer::Create(std::size_t size) {
   if (data == MAP_FAILED) throw internal::MakeError("mmap", size, errno);
   state->data = static_cast<char*>(data);
   state->size = size;
+  state->writable = true;
   return SharedBuffer(std::move(state));
 }
 
@@ -199,6 +203,11 @@ absl::Span<char> SharedBuffer::mutable_data() {
     throw InvalidStateError(
         "cf::SharedBuffer::mutable_data() on a sealed buffer: a sealed buffer is immutable; "
         "Copy() its data() into a new buffer to change it");
+  }
+  if (!state_->writable) {
+    throw SharedBufferError(
+        "cf::SharedBuffer::mutable_data(): the buffer lost its writable mapping when Seal() "
+        "failed; Copy() its data() into a new buffer");
   }
   return absl::Span<char>(state_->data, state_->size);
 }
@@ -222,6 +231,8 @@ void SharedBuffer::Seal() {
       if (writable != MAP_FAILED) {
         munmap(read_only, s.size);
         s.data = static_cast<char*>(writable);
+      } else {
+        s.writable = false;  // the bytes are still there, read-only
       }
       throw internal::MakeError("fcntl(F_ADD_SEALS)", s.size, error);
     }

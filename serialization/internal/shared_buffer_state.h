@@ -49,6 +49,7 @@ struct SharedBufferState {
   pid_t pid = 0;  // the process that opened fd (a fork() child's copy differs)
   dev_t dev = 0;  // the file's identity
   ino_t ino = 0;
+  bool writable = false;  // data is the writable mapping (until Seal(); see Seal()'s failure)
   std::atomic<bool> sealed{false};
   SharedBufferRegistry* registry = nullptr;  // set when listed
 };

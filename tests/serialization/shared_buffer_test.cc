@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -266,11 +267,51 @@ TEST(SharedBufferTest, BuffersCloseTheirDescriptorWhenTheLastHandleGoes) {
 
 // --- Errors making a buffer. ---
 
+// The descriptors of this process that are SharedBuffer memfds.
+std::set<int> BufferDescriptors() {
+  std::set<int> fds;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code error;
+    const std::string target = std::filesystem::read_symlink(entry.path(), error).string();
+    if (!error && target.find("memfd:cf::SharedBuffer") != std::string::npos) {
+      fds.insert(std::stoi(entry.path().filename().string()));
+    }
+  }
+  return fds;
+}
+
+TEST(SharedBufferTest, AFailedSealLeavesTheBufferWritable) {
+  const std::set<int> before = BufferDescriptors();
+  SharedBuffer buffer = SharedBuffer::Create(4096);
+  std::set<int> after = BufferDescriptors();
+  for (int fd : before) after.erase(fd);
+  ASSERT_EQ(after.size(), 1u);
+  // Someone else maps the memfd writable (as another process could through /proc): no
+  // F_SEAL_WRITE while that mapping exists.
+  const int other = open(absl::StrCat("/proc/self/fd/", *after.begin()).c_str(), O_RDWR);
+  ASSERT_GE(other, 0);
+  void* mapping = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, other, 0);
+  ASSERT_NE(mapping, MAP_FAILED);
+  std::memset(buffer.mutable_data().data(), 'w', 4096);
+  EXPECT_THAT([&] { buffer.Seal(); }, ThrowsMessage<SharedBufferError>(
+                                          AllOf(HasSubstr("F_ADD_SEALS"), HasSubstr("EBUSY"))));
+  EXPECT_FALSE(buffer.sealed());
+  EXPECT_EQ(buffer.view(), std::string(4096, 'w'));
+  buffer.mutable_data()[0] = 'x';  // still writable
+  EXPECT_EQ(Permissions(buffer.mutable_data().data()), "rw-s");
+  munmap(mapping, 4096);
+  close(other);
+  buffer.Seal();
+  EXPECT_TRUE(buffer.sealed());
+  EXPECT_EQ(buffer.view(), "x" + std::string(4095, 'w'));
+}
+
 TEST(SharedBufferTest, ImpossibleSizesThrowSharedBufferError) {
   for (std::size_t size : {SIZE_MAX, std::size_t{1} << 62}) {
-    EXPECT_THAT([size] { SharedBuffer::Create(size); },
-                ThrowsMessage<SharedBufferError>(AllOf(HasSubstr("larger than this machine's memory"),
-                                                       HasSubstr("use a smaller buffer"))));
+    EXPECT_THAT(
+        [size] { SharedBuffer::Create(size); },
+        ThrowsMessage<SharedBufferError>(AllOf(HasSubstr("larger than this machine's memory"),
+                                               HasSubstr("use a smaller buffer"))));
   }
 }
 
