@@ -36,9 +36,10 @@
 // Thread safety: a handle is a value (like std::shared_ptr): distinct handles may be used
 // concurrently. A sealed buffer is immutable, so its data() may be read from any number of
 // threads and processes. Before Seal(), the buffer belongs to its creator: mutable_data(),
-// data() and Seal() must not race with each other or with another thread's use; Seal()
-// happens-before whatever the thread that sealed it does next (submitting it, handing it to
-// other threads), so they see the sealed state.
+// data() and Seal() must not race with each other or with another thread's use. Hand a buffer
+// to other threads after Seal(), through something that synchronizes (a mutex, a queue,
+// Submit()): the writes before Seal() then happen-before their reads, in this process and in a
+// worker (which maps the file only after Submit() encoded the sealed buffer).
 //
 // Costs: Create() allocates and zeroes every page up front (like a std::vector; memfd_create,
 // ftruncate, fallocate, mmap); Seal() is an mmap, an munmap and an fcntl; a receiver pays a
