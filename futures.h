@@ -9,6 +9,7 @@
 #include "cf/core/future.h"
 #include "cf/core/wait.h"
 #include "cf/process_pool/process_pool_executor.h"
+#include "cf/serialization/shared_buffer.h"
 #include "cf/serialization/task.h"
 #include "cf/serialization/wire.h"
 #include "cf/thread_pool/thread_pool_executor.h"

@@ -1,5 +1,5 @@
 // cf/serialization/errors.h — cf::SerializationError: bytes that do not decode, values nested too
-// deeply to encode.
+// deeply to encode; cf::SharedBufferError: a shared buffer the system would not make.
 //
 // Thrown (or carried inside an absl::Status) when a payload is malformed: it ends early, has
 // bytes left over, declares a container larger than the bytes that remain, holds an invalid
@@ -19,6 +19,14 @@
 namespace cf {
 
 class SerializationError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A cf::SharedBuffer (shared_buffer.h) could not be made or sealed: no memory, no descriptor
+// left, a size the system refuses. The message names the system call, its error and what to do.
+// Crosses processes as itself.
+class SharedBufferError : public Error {
  public:
   using Error::Error;
 };

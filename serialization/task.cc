@@ -49,6 +49,7 @@ void TaskCall::Start(internal::ErasedFunction fn) {
   }
   task_name_ = (*entry)->name;
   payload_.clear();
+  attachments_.clear();
   internal::WireOutputArchive out(&payload_);
   out(task_name_);
   count_offset_ = payload_.size();
@@ -89,6 +90,7 @@ void RunTaskCall(absl::Span<const char> call_payload, TaskOutcome* outcome) {
   outcome->kind = FrameKind::kResult;
   outcome->task_name.clear();
   outcome->payload.clear();
+  outcome->attachments.clear();
   try {
     internal::WireInputArchive in(call_payload);
     std::string name;
@@ -111,7 +113,7 @@ void RunTaskCall(absl::Span<const char> call_payload, TaskOutcome* outcome) {
                                             " calls with only ", in.remaining(),
                                             " bytes of arguments"));
     }
-    internal::WireOutputArchive out(&outcome->payload);
+    internal::WireOutputArchive out(&outcome->payload, &outcome->attachments);
     out(count);
     const internal::TaskInvoker invoke = (*entry)->invoker;
     const internal::ErasedFunction fn = (*entry)->function;
@@ -120,6 +122,7 @@ void RunTaskCall(absl::Span<const char> call_payload, TaskOutcome* outcome) {
   } catch (...) {
     outcome->kind = FrameKind::kException;
     outcome->payload.clear();
+    outcome->attachments.clear();
     EncodeException(std::current_exception(), outcome->task_name, &outcome->payload);
   }
 }

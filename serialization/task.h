@@ -41,6 +41,12 @@
 // or encoding the result threw. In every case the reply is a whole, well-formed frame payload,
 // so the channel stays usable.
 //
+// Attachments (value.h): a value may encode a reference to memory instead of its bytes (a
+// cf::SharedBuffer). The encoder of a payload keeps its attachments alive until the receiver has
+// decoded it: a TaskCall (or TaskBatch) keeps its arguments' for as long as it lives, so its
+// sender keeps it until the call's result is decoded (the process pool keeps it in its PoolTask);
+// TaskOutcome::attachments are the result's, for the worker loop to keep likewise.
+//
 // Thread safety: registration is thread-safe; TaskCall and TaskBatch are thread-compatible
 // values; RunTaskCall and the decoders are reentrant.
 #ifndef CF_SERIALIZATION_TASK_H_
@@ -223,6 +229,9 @@ class TaskCall {
   std::uint64_t call_count() const { return call_count_; }
   // The bytes of a kCall or kInitialize frame: the task name, the call count, the arguments.
   absl::Span<const char> payload() const { return payload_; }
+  // What the payload refers to without containing it (the memory of its SharedBuffer
+  // arguments), kept alive as long as this TaskCall (or a copy of it) lives.
+  const Attachments& attachments() const { return attachments_; }
 
  private:
   template <typename F>
@@ -237,18 +246,21 @@ class TaskCall {
   template <typename... P, typename... A>
   void AddCall(A&&... args) {
     const size_t old_size = payload_.size();
+    const size_t old_attachments = attachments_.size();
     try {
-      internal::WireOutputArchive out(&payload_);
+      internal::WireOutputArchive out(&payload_, &attachments_);
       (internal::SaveArgumentAs<P>(out, std::forward<A>(args)), ...);
+      FinishCall(old_size);
     } catch (...) {
       payload_.ResizeUninitialized(old_size);
+      attachments_.resize(old_attachments);
       throw;
     }
-    FinishCall(old_size);
   }
 
   std::string task_name_;
   ByteBuffer payload_;
+  Attachments attachments_;
   std::uint64_t call_count_ = 0;
   size_t count_offset_ = 0;
 };
@@ -323,12 +335,20 @@ struct TaskOutcome {
   FrameKind kind = FrameKind::kResult;  // kResult or kException
   std::string task_name;                // "" if the payload did not name one
   ByteBuffer payload;
+  // What a kResult payload refers to without containing it: the memory of the SharedBuffers in
+  // the result(s); empty for kException. Whoever sends the payload keeps these alive until the
+  // receiver has decoded it. RunTaskCall(payload, &outcome) releases the previous ones first,
+  // so a worker loop that reuses one TaskOutcome and may start its next call (or exit) before
+  // the pool has decoded this result moves them aside and keeps them until it knows. (A result
+  // that is the caller's own buffer, an echo, decodes without them: the caller holds it.)
+  Attachments attachments;
 };
 
 // Runs the call(s) in a kCall/kInitialize payload and encodes the outcome into *outcome (reusing
-// its buffer). Does not throw (short of std::bad_alloc while encoding a failure): every failure — a malformed payload, an unknown task, an
-// exception from decoding, from the task or from encoding its result — becomes a kException
-// outcome describing it (the exception a task threw keeps its type, see exception.h).
+// its buffer; releasing its previous attachments first). Does not throw (short of std::bad_alloc
+// while encoding a failure): every failure — a malformed payload, an unknown task, an exception
+// from decoding, from the task or from encoding its result — becomes a kException outcome
+// describing it (the exception a task threw keeps its type, see exception.h).
 void RunTaskCall(absl::Span<const char> call_payload, TaskOutcome* outcome);
 TaskOutcome RunTaskCall(absl::Span<const char> call_payload);
 

@@ -11,6 +11,8 @@
 //     value), std::atomic — nested in any combination;
 //   * user types with cereal's serialize() (or save()/load()) member or free functions. Decoding
 //     needs a default constructor.
+//   * cf::SharedBuffer (shared_buffer.h), whose bytes are not copied into the encoding: it
+//     refers to the buffer's memory, an "attachment" of the encoding (see below).
 // Raw pointers, references, functions and closures are not: processes share no memory. A type
 // that is not serializable fails to compile, with a static_assert that says so, where cf first
 // needs it (Encode, Decode, CF_TASK, TaskCall).
@@ -20,6 +22,12 @@
 // a cf::SerializationError (DecodeValue... throws it; Decode returns it as kDataLoss). Memory
 // allocated while decoding stays proportional to the payload's size. Values nested more than
 // 1000 levels deep are refused with a cf::SerializationError by encoding and decoding alike.
+//
+// Attachments: some values (cf::SharedBuffer) encode a reference to memory they own instead of
+// their bytes. The rule is: the encoder of a payload keeps its attachments alive until the
+// receiver has decoded it. EncodeWithAttachments() collects them for you to keep; TaskCall and
+// TaskOutcome (task.h) collect theirs. Encode()/EncodeTo() collect none: keep such values alive
+// yourself until the bytes are decoded.
 //
 // Thread safety: the functions are reentrant; they share no state.
 //
@@ -258,6 +266,20 @@ void EncodeTo(ByteBuffer* out, const T&... values) {
   (internal::AssertEncodable<T>(), ...);
   if constexpr ((kIsSerializable<T> && ...)) {  // otherwise only the static_assert reports it
     internal::WireOutputArchive archive(out);
+    archive(values...);
+  }
+}
+
+// What an encoding refers to without containing it (see "Attachments" above): opaque owners, to
+// be kept until the receiver has decoded the bytes.
+using Attachments = std::vector<std::shared_ptr<const void>>;
+
+// Like EncodeTo(), and appends the encoding's attachments to *attachments (not null).
+template <typename... T>
+void EncodeWithAttachments(ByteBuffer* out, Attachments* attachments, const T&... values) {
+  (internal::AssertEncodable<T>(), ...);
+  if constexpr ((kIsSerializable<T> && ...)) {
+    internal::WireOutputArchive archive(out, attachments);
     archive(values...);
   }
 }

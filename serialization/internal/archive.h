@@ -29,6 +29,7 @@
 #include <type_traits>
 #include <typeinfo>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -65,14 +66,30 @@ class NestingDepth {
 class WireOutputArchive
     : public cereal::OutputArchive<WireOutputArchive, cereal::AllowEmptyClassElision> {
  public:
-  explicit WireOutputArchive(ByteBuffer* out)
+  // `attachments`, if not null, collects what the encoding refers to without containing it (see
+  // Attach()); the encoder keeps them alive until the receiver has decoded the bytes.
+  explicit WireOutputArchive(ByteBuffer* out,
+                             std::vector<std::shared_ptr<const void>>* attachments = nullptr)
       : cereal::OutputArchive<WireOutputArchive, cereal::AllowEmptyClassElision>(this),
-        out_(out) {}
+        out_(out),
+        attachments_(attachments) {}
 
   // cereal's name for the primitive write.
   void saveBinary(const void* data, std::size_t size) { out_->Append(data, size); }
 
   ByteBuffer* buffer() const { return out_; }
+
+  // Called by a save() whose bytes only refer to `attachment` (a cf::SharedBuffer's memory):
+  // adds it to the collector, if this encoding has one (a repeat of the last one is not added
+  // again: a Map chunk passing one buffer to every call keeps one reference). False if there is
+  // no collector: then whoever encodes keeps the value alive.
+  bool Attach(std::shared_ptr<const void> attachment) {
+    if (attachments_ == nullptr) return false;
+    if (attachments_->empty() || attachments_->back() != attachment) {
+      attachments_->push_back(std::move(attachment));
+    }
+    return true;
+  }
 
   static constexpr int kMaxDepth = kMaxNestingDepth;
   void Enter() { depth_.Enter(); }
@@ -80,6 +97,7 @@ class WireOutputArchive
 
  private:
   ByteBuffer* out_;
+  std::vector<std::shared_ptr<const void>>* attachments_;
   NestingDepth depth_;
 };
 

@@ -76,6 +76,7 @@ void AddBuiltIns(ExceptionRegistry& registry) {
   AddWithMessage<cf::BrokenThreadPool>(registry);
   AddWithMessage<cf::BrokenProcessPool>(registry);
   AddWithMessage<cf::SerializationError>(registry);
+  AddWithMessage<cf::SharedBufferError>(registry);
 }
 
 }  // namespace

@@ -5,6 +5,15 @@
 //   BM_ProcessPool_MapChunked/<method>       Map(chunksize=1000) over 1M ints, 2 workers
 //   BM_ProcessPool_FirstResult/<method>      constructing the pool → the first result
 //   BM_ProcessPool_Echo16MB/<method>         echo of a 16 MB std::vector<uint8_t>
+//   BM_ProcessPool_SharedBufferChecksum16MB/<method>
+//                                            a task reads all of a 16 MB cf::SharedBuffer (made
+//                                            once) and returns its checksum: nothing is copied
+//   BM_ProcessPool_SharedBufferCopyChecksum16MB/<method>
+//                                            the same with a fresh SharedBuffer::Copy of 16 MB of
+//                                            the caller's bytes each time (new data per call)
+//   BM_Checksum16MB                          that checksum in this process (the task's own work)
+//   BM_Memcpy16MB                            memcpy between two warm 16 MB buffers: the machine's
+//                                            copy bandwidth, to quote the rows above against
 //   BM_Pipe_Plain16MB                        16 MB through a plain pipe between two threads
 //   BM_ProcessPool_SumOfSquares/<workers>    CPU-bound Map, 1 and 2 workers (the speedup)
 //
@@ -13,12 +22,15 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <thread>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "benchmark/benchmark.h"
 #include "cf/process_pool/process_pool_executor.h"
+#include "cf/serialization/shared_buffer.h"
 #include "cf/serialization/task.h"
 
 namespace cf {
@@ -33,12 +45,27 @@ int64_t SumOfSquares(int64_t n) {
   return total;
 }
 
+// Reads every byte: the sum of its 64-bit words (vectorised; memory-bound).
+uint64_t Checksum(absl::Span<const char> bytes) {
+  uint64_t sum = 0;
+  const size_t words = bytes.size() / 8;
+  for (size_t i = 0; i < words; ++i) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i * 8, 8);
+    sum += word;
+  }
+  for (size_t i = words * 8; i < bytes.size(); ++i) sum += static_cast<unsigned char>(bytes[i]);
+  return sum;
+}
+uint64_t SharedBufferChecksum(const SharedBuffer& buffer) { return Checksum(buffer.data()); }
+
 }  // namespace
 }  // namespace cf
 
 CF_TASK(cf::Noop);
 CF_TASK(cf::Echo);
 CF_TASK(cf::SumOfSquares);
+CF_TASK(cf::SharedBufferChecksum);
 
 namespace cf {
 namespace {
@@ -117,6 +144,57 @@ void BM_ProcessPool_Echo16MB(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(data.size()));
 }
 BENCHMARK(BM_ProcessPool_Echo16MB)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+constexpr size_t k16MB = 16 << 20;
+
+void BM_ProcessPool_SharedBufferChecksum16MB(benchmark::State& state) {
+  ProcessPoolExecutor pool(PoolOptions(state.range(0), 2));
+  std::vector<char> bytes(k16MB, 7);
+  const SharedBuffer buffer = SharedBuffer::Copy(bytes);
+  const uint64_t expected = Checksum(buffer.data());
+  pool.Submit(&Noop, 0).Result();
+  for (auto _ : state) {
+    if (pool.Submit(&SharedBufferChecksum, buffer).Result() != expected) {
+      state.SkipWithError("wrong checksum");
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
+}
+BENCHMARK(BM_ProcessPool_SharedBufferChecksum16MB)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_ProcessPool_SharedBufferCopyChecksum16MB(benchmark::State& state) {
+  ProcessPoolExecutor pool(PoolOptions(state.range(0), 2));
+  std::vector<char> bytes(k16MB, 7);
+  const uint64_t expected = Checksum(bytes);
+  pool.Submit(&Noop, 0).Result();
+  for (auto _ : state) {
+    if (pool.Submit(&SharedBufferChecksum, SharedBuffer::Copy(bytes)).Result() != expected) {
+      state.SkipWithError("wrong checksum");
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
+}
+BENCHMARK(BM_ProcessPool_SharedBufferCopyChecksum16MB)->Apply(MethodArgs)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_Checksum16MB(benchmark::State& state) {
+  std::vector<char> bytes(k16MB, 7);
+  for (auto _ : state) benchmark::DoNotOptimize(Checksum(bytes));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
+}
+BENCHMARK(BM_Checksum16MB)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_Memcpy16MB(benchmark::State& state) {
+  std::vector<char> from(k16MB, 7), to(k16MB, 0);  // both written once: warm, faulted in
+  for (auto _ : state) {
+    std::memcpy(to.data(), from.data(), k16MB);
+    benchmark::DoNotOptimize(to.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
+}
+BENCHMARK(BM_Memcpy16MB)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_Pipe_Plain16MB(benchmark::State& state) {
   constexpr size_t kBytes = 16 << 20;
