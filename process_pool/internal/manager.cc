@@ -239,8 +239,12 @@ void PoolCore::ServiceWorker(WorkerChannel& w, short read_events, short write_ev
 }
 
 bool PoolCore::ReadRings(std::vector<Delivery>& deliveries) {
+  bool read = false;
   for (auto& w : workers_) {
     if (!w->results_waiting()) continue;
+    // Anything read counts, a kSkipped too: it may have been the last call in flight, which
+    // changes what the loop decides (retiring the workers at shutdown).
+    read = true;
     absl::Status s = w->ReadRing([&](WorkerChannel::Reply& reply) {
       deliveries.push_back(Delivery{std::move(reply), nullptr});
     });
@@ -249,7 +253,7 @@ bool PoolCore::ReadRings(std::vector<Delivery>& deliveries) {
       return true;
     }
   }
-  return !deliveries.empty();
+  return read;
 }
 
 bool PoolCore::PrepareToSleep() {

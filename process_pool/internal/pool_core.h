@@ -107,7 +107,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void Dispatch();
   void ServiceWorker(WorkerChannel& w, short read_events, short write_events,
                      std::vector<Delivery>& deliveries);
-  // Reads every worker's result ring; true if it delivered anything.
+  // Reads every worker's result ring; true if it read anything (then the loop decides again
+  // before it sleeps).
   bool ReadRings(std::vector<Delivery>& deliveries);
   // Before poll(): spins briefly for results or a submission, then tells the workers it sleeps.
   // False: something arrived, do not sleep.

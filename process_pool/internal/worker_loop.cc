@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -99,12 +100,20 @@ class Worker {
           if (!bytes.ok()) return 2;
           call = *bytes;
         }
+        ReleaseDecoded();
         RunTaskCall(call, &outcome_);
         calls_.Pop();  // room for the pool's next calls while the result goes out
         if (!SendOutcome(record.seq)) return 0;
+        if (!outcome_.attachments.empty()) {
+          // What the result refers to (a cf::SharedBuffer the task made) lives until the pool
+          // has decoded it.
+          held_.emplace_back(record.seq, std::move(outcome_.attachments));
+          outcome_.attachments.clear();
+        }
         continue;
       }
       if (shutdown_) {
+        if (!AwaitResultsRoom([&] { return ReleaseDecoded(); })) return 0;
         channel_.Write(FrameKind::kGoodbye, static_cast<std::uint64_t>(getpid()), {})
             .IgnoreError();
         return 0;
@@ -124,6 +133,14 @@ class Worker {
   }
 
  private:
+  // Drops what decoded results referred to; true when nothing is held any more.
+  bool ReleaseDecoded() {
+    const std::uint64_t decoded =
+        results_.control().decoded_seq.load(std::memory_order_acquire);
+    while (!held_.empty() && held_.front().first <= decoded) held_.pop_front();
+    return held_.empty();
+  }
+
   bool Claim(std::uint64_t seq) {
     std::uint64_t expected = ClaimWord(seq, kClaimQueued);
     return region_->claim(seq).compare_exchange_strong(
@@ -244,6 +261,7 @@ class Worker {
   ByteRing& results_;
   Frame frame_;
   TaskOutcome outcome_;
+  std::deque<std::pair<std::uint64_t, Attachments>> held_;  // by call seq, until decoded
   bool configured_ = false;
   bool awaiting_initializer_ = false;
   bool shutdown_ = false;

@@ -204,6 +204,23 @@ TEST_P(SharedBufferPoolTest, ABufferMadeByATaskArrives) {
   }
 }
 
+// Many calls in flight: the worker runs the next ones before the pool has decoded the earlier
+// results, and keeps each buffer it made until the pool has.
+TEST_P(SharedBufferPoolTest, BuffersMadeByPipelinedCallsAllArrive) {
+  auto pool = Make(1);
+  std::vector<Future<SharedBuffer>> futures;
+  for (int i = 0; i < 200; ++i) {
+    futures.push_back(pool->Submit(&MakeBuffer, "call " + std::to_string(i)));
+  }
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(futures[i].Result(kBound).view(), "call " + std::to_string(i));
+  }
+  // And when the worker retires right after making one.
+  pool.reset();
+  auto short_lived = MakeProcessPool(GetParam(), 1, /*max_tasks_per_child=*/1);
+  EXPECT_EQ(short_lived->Submit(&MakeBuffer, std::string("last")).Result(kBound).view(), "last");
+}
+
 TEST_P(SharedBufferPoolTest, MapPassesBuffers) {
   auto pool = Make(2);
   std::vector<SharedBuffer> buffers;
