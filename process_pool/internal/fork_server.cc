@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/process_util.h"
+#include "cf/process_pool/internal/spare_fork_server.h"
 
 namespace cf::internal {
 namespace {
@@ -300,7 +301,8 @@ void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main) {
 
 namespace {
 
-// The fork server is started with the first worker, and lives as long as the launcher.
+// The fork server is started with the first worker (or, for this program, taken from
+// InitProcessPool if it left a spare), and lives as long as the launcher.
 class ForkServerLauncher final : public Launcher {
  public:
   ForkServerLauncher(std::string binary, absl::Duration start_timeout)
@@ -308,8 +310,9 @@ class ForkServerLauncher final : public Launcher {
 
   absl::StatusOr<WorkerProcess> Start() override {
     if (server_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<ForkServer>> server =
-          ForkServer::Start(binary_, start_timeout_);
+      absl::StatusOr<std::unique_ptr<ForkServer>> server = nullptr;
+      if (binary_.empty()) server = TakeSpareForkServer(start_timeout_);
+      if (server.ok() && *server == nullptr) server = ForkServer::Start(binary_, start_timeout_);
       if (!server.ok()) return server.status();
       server_ = *std::move(server);
     }
