@@ -312,6 +312,24 @@ TEST(SparePrestartTest, OnlyTheMainThreadStartsASpare) {
   EXPECT_GT(ServerOf(*pool), 1);
 }
 
+TEST(SparePrestartTest, AMultiThreadedProgramGetsASpareToo) {
+  // With another thread alive the spare is started with posix_spawn() instead of fork().
+  internal::ResetSpareForkServerForTesting();
+  absl::Notification started, done;
+  std::thread other([&] {
+    started.Notify();
+    done.WaitForNotificationWithTimeout(kBound);
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(kBound));
+  internal::PrestartForkServer();
+  done.Notify();
+  other.join();
+  const pid_t spare = Spare().pid;
+  ASSERT_GT(spare, 0);
+  auto pool = ForkServerPool(1);
+  EXPECT_EQ(ServerOf(*pool), spare);
+}
+
 TEST(SparePrestartTest, TheOptOutVariableStartsNoSpare) {
   internal::ResetSpareForkServerForTesting();
   ASSERT_EQ(setenv(internal::kPrestartEnvVar, "0", 1), 0);
