@@ -215,8 +215,8 @@ class ProcessPoolExecutor {
 };
 
 // Call first in main(). In a program started as a worker or fork server (kSpawn, kForkServer,
-// kAuto) it runs that role and never returns; otherwise it returns at once (about 0.1-0.2 ms)
-// and makes kAuto mean kForkServer.
+// kAuto) it runs that role and never returns; otherwise it returns at once (about 0.15 ms on
+// the 2-core development VM; more when every core is busy) and makes kAuto mean kForkServer.
 //
 // In that ordinary case, called on the main thread, it also starts a spare fork server in the
 // background without waiting for it: a copy of this program that gets ready while main() goes
