@@ -1,8 +1,8 @@
-// The spare fork server that cf::InitProcessPool starts (process_pool/internal/spare_fork_server.h):
-// the first kForkServer pool takes it, exactly one pool does, a dead or silent spare still gives
-// a working pool or a clear error, a changed process or a fork() child never uses it, it is
-// reaped, and CF_PROCESS_POOL_PRESTART=0 turns it off. Each test starts a spare of its own (the
-// fixture); a worker's parent is its fork server, which tells which server a pool uses.
+// The spare fork server that cf::InitProcessPool starts (spare_fork_server.h): the first
+// kForkServer pool takes it, exactly one pool does, a dead or silent spare still gives a working
+// pool or a clear error, a changed process or a fork() child never uses it, it is reaped, and
+// CF_PROCESS_POOL_PRESTART=0 turns it off. Each test starts a spare of its own (the fixture); a
+// worker's parent is its fork server, which tells which server a pool uses.
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
