@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,8 @@ struct Spare {
   int pidfd = -1;
   dev_t socket_dev = 0;
   ino_t socket_ino = 0;
+  dev_t pidfd_dev = 0;
+  ino_t pidfd_ino = 0;
   std::string context;  // SpawnContext() when it was spawned
 };
 
@@ -108,31 +111,59 @@ std::string SpawnContext() {
   return c;
 }
 
-// The spare of another process (a child made by a raw clone, which ran no fork handler): never
-// signalled or reaped from here. Its control socket is closed if the descriptor still is it.
-void ForgetForeign(Spare& s) {
+bool SameFile(int fd, dev_t dev, ino_t ino) {
   struct stat st {};
-  if (fstat(s.control_fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == s.socket_dev &&
-      st.st_ino == s.socket_ino) {
-    close(s.control_fd);
-  }
+  return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+// Whether the spare's descriptors are still its own here: a program may close descriptors it
+// does not know (closefrom(3), say) and reuse the numbers. The socket's inode is unique; before
+// Linux 6.9 every pidfd has the same one, so the pidfd counts only with its socket. Async-
+// signal-safe.
+bool SocketIntact(const Spare& s) { return SameFile(s.control_fd, s.socket_dev, s.socket_ino); }
+bool Intact(const Spare& s) {
+  return SocketIntact(s) && SameFile(s.pidfd, s.pidfd_dev, s.pidfd_ino);
+}
+
+// Closes this process's copies of the spare's descriptors, those still its own; never a number
+// the program reused. Async-signal-safe.
+void CloseOurCopies(const Spare& s) {
+  if (!SocketIntact(s)) return;
+  close(s.control_fd);
+  if (SameFile(s.pidfd, s.pidfd_dev, s.pidfd_ino)) close(s.pidfd);
+}
+
+// The spare of another process (a child made by a raw clone, which ran no fork handler): never
+// signalled or reaped from here.
+void ForgetForeign(Spare& s) {
+  CloseOurCopies(s);
   (void)s.server.release();  // its descriptors are not ours to close again
 }
 
-void KillAndReap(std::unique_ptr<ForkServer> server) {
+// In the process that spawned it: kills and reaps the spare.
+void Discard(Spare& s) {
+  std::unique_ptr<ForkServer> server = std::move(s.server);
   if (server == nullptr) return;
-  PidfdSignal(server->pidfd(), SIGKILL);
-  server.reset();  // ~ForkServer closes the socket and reaps the (dead or dying) server
+  if (Intact(s)) {
+    PidfdSignal(server->pidfd(), SIGKILL);
+    server.reset();  // ~ForkServer closes the socket and reaps the (dead or dying) server
+    return;
+  }
+  (void)server.release();  // its descriptor numbers are no longer (all) its own
+  CloseOurCopies(s);
+  // Still our unreaped child, so its pid cannot have been reused.
+  if (waitpid(s.pid, nullptr, WNOHANG) == 0 && kill(s.pid, SIGKILL) == 0) {
+    while (waitpid(s.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 // pthread_atfork child handler. Async-signal-safe, no lock: a kFork worker runs it too.
 void ForgetInChild() {
   int ready = kReady;
   if (!state.compare_exchange_strong(ready, kGone, std::memory_order_acq_rel)) return;
-  const Spare* s = spare.load(std::memory_order_acquire);
-  close(s->control_fd);
-  close(s->pidfd);
-  // s->server keeps the closed numbers; nothing destroys it in this process (see Reset).
+  CloseOurCopies(*spare.load(std::memory_order_acquire));
+  // The Spare keeps the numbers; nothing destroys it in this process (see Reset).
 }
 
 // atexit handler: no zombie, no orphan left behind.
@@ -142,9 +173,9 @@ void DiscardAtExit() {
   Spare* s = spare.load(std::memory_order_acquire);
   if (s->owner != getpid()) {
     ForgetForeign(*s);
-    return;
+  } else {
+    Discard(*s);
   }
-  KillAndReap(std::move(s->server));
 }
 
 // Threads in this process (field 20 of /proc/self/stat); 0 if unknown.
@@ -187,9 +218,10 @@ void PrestartForkServer() {
   const ForkServer::Via via =
       ThreadCount() == 1 ? ForkServer::Via::kForkExec : ForkServer::Via::kPosixSpawn;
   absl::StatusOr<std::unique_ptr<ForkServer>> server = ForkServer::Spawn(/*binary=*/"", via);
-  struct stat st {};
-  if (!server.ok() || fstat((*server)->control_fd(), &st) != 0) {
-    if (server.ok()) KillAndReap(*std::move(server));
+  struct stat socket_st {}, pidfd_st {};
+  if (!server.ok() || fstat((*server)->control_fd(), &socket_st) != 0 ||
+      fstat((*server)->pidfd(), &pidfd_st) != 0) {
+    if (server.ok()) PidfdSignal((*server)->pidfd(), SIGKILL);  // ~ForkServer reaps it
     state.store(kGone, std::memory_order_release);
     return;
   }
@@ -197,8 +229,10 @@ void PrestartForkServer() {
   s->pid = (*server)->pid();
   s->control_fd = (*server)->control_fd();
   s->pidfd = (*server)->pidfd();
-  s->socket_dev = st.st_dev;
-  s->socket_ino = st.st_ino;
+  s->socket_dev = socket_st.st_dev;
+  s->socket_ino = socket_st.st_ino;
+  s->pidfd_dev = pidfd_st.st_dev;
+  s->pidfd_ino = pidfd_st.st_ino;
   s->server = *std::move(server);
   spare.store(s.release(), std::memory_order_release);
   state.store(kReady, std::memory_order_release);
@@ -214,11 +248,11 @@ absl::StatusOr<std::unique_ptr<ForkServer>> TakeSpareForkServer(absl::Duration s
     ForgetForeign(*s);
     return nullptr;
   }
-  std::unique_ptr<ForkServer> server = std::move(s->server);
-  if (SpawnContext() != s->context) {
-    KillAndReap(std::move(server));
+  if (!Intact(*s) || SpawnContext() != s->context) {
+    Discard(*s);  // it can serve no pool: spawn one that sees this process as it is now
     return nullptr;
   }
+  std::unique_ptr<ForkServer> server = std::move(s->server);
   absl::Status hello = server->AwaitHello(start_timeout);
   if (absl::IsFailedPrecondition(hello)) return nullptr;  // it exited: spawn a fresh one
   if (!hello.ok()) return hello;
@@ -230,7 +264,7 @@ SpareForkServerForTesting GetSpareForkServerForTesting() {
   if (state.load(std::memory_order_acquire) != kReady) return {};
   const Spare* s = spare.load(std::memory_order_acquire);
   if (s->owner != getpid()) return {};
-  return {s->pid, s->control_fd};
+  return {s->pid, s->control_fd, s->pidfd};
 }
 
 bool AwaitSpareHelloForTesting(absl::Duration timeout) {
@@ -252,7 +286,7 @@ void ResetSpareForkServerForTesting() {
   if (state.compare_exchange_strong(ready, kGone, std::memory_order_acq_rel)) {
     Spare* s = spare.load(std::memory_order_acquire);
     if (s->owner == getpid()) {
-      KillAndReap(std::move(s->server));
+      Discard(*s);
     } else {
       ForgetForeign(*s);
     }
