@@ -304,6 +304,37 @@ TEST_F(SpareForkServerTest, ARawCloneChildClosesItsCopyWhenItWouldUseIt) {
   EXPECT_EQ(ServerOf(*pool), spare_);
 }
 
+TEST_F(SpareForkServerTest, DescriptorsTheProgramClosedAndReusedAreLeftAlone) {
+  // A program that closes descriptors it does not know and reuses the numbers.
+  const internal::SpareForkServerForTesting spare = Spare();
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(devnull, 0);
+  ASSERT_EQ(dup3(devnull, spare.control_fd, O_CLOEXEC), spare.control_fd);
+  ASSERT_EQ(dup3(devnull, spare.pidfd, O_CLOEXEC), spare.pidfd);
+  close(devnull);
+  const pid_t child = fork();  // its fork handler must not close them either
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    _exit(fcntl(spare.control_fd, F_GETFD) == -1 || fcntl(spare.pidfd, F_GETFD) == -1 ? 1 : 0);
+  }
+  const int child_fd = PidFd(child);
+  const bool exited = AwaitExit(child_fd);
+  if (!exited) kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  close(child_fd);
+  EXPECT_TRUE(exited && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the fork() child closed descriptors the program reused";
+  auto pool = ForkServerPool(1);
+  EXPECT_NE(ServerOf(*pool), spare_);
+  EXPECT_NE(fcntl(spare.control_fd, F_GETFD), -1) << "cf closed a descriptor it no longer owned";
+  EXPECT_NE(fcntl(spare.pidfd, F_GETFD), -1) << "cf closed a descriptor it no longer owned";
+  EXPECT_TRUE(AwaitExit(pidfd_));
+  EXPECT_TRUE(Reaped(pidfd_)) << "the abandoned spare was not reaped";
+  close(spare.control_fd);
+  close(spare.pidfd);
+}
+
 TEST(SparePrestartTest, OnlyTheMainThreadStartsASpare) {
   internal::ResetSpareForkServerForTesting();
   std::thread([] { internal::PrestartForkServer(); }).join();
