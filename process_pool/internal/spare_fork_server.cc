@@ -116,21 +116,50 @@ bool SameFile(int fd, dev_t dev, ino_t ino) {
   return fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-// Whether the spare's descriptors are still its own here: a program may close descriptors it
-// does not know (closefrom(3), say) and reuse the numbers. The socket's inode is unique; before
-// Linux 6.9 every pidfd has the same one, so the pidfd counts only with its socket. Async-
-// signal-safe.
-bool SocketIntact(const Spare& s) { return SameFile(s.control_fd, s.socket_dev, s.socket_ino); }
-bool Intact(const Spare& s) {
-  return SocketIntact(s) && SameFile(s.pidfd, s.pidfd_dev, s.pidfd_ino);
+// The pid in fd's /proc/self/fdinfo "Pid:" line (a pidfd's process; -1 once it is reaped), or
+// 0 if there is none. Async-signal-safe: system calls only, no allocation.
+long FdinfoPid(int fd) {
+  char path[48] = "/proc/self/fdinfo/";
+  size_t len = strlen(path);
+  char digits[12];
+  int n = 0;
+  for (unsigned v = static_cast<unsigned>(fd); n == 0 || v > 0; v /= 10) digits[n++] = '0' + v % 10;
+  while (n > 0) path[len++] = digits[--n];
+  path[len] = '\0';
+  const int info = open(path, O_RDONLY | O_CLOEXEC);
+  if (info < 0) return 0;
+  char buf[512];
+  const ssize_t got = read(info, buf, sizeof(buf) - 1);
+  close(info);
+  if (got <= 0) return 0;
+  buf[got] = '\0';
+  const char* p = strstr(buf, "\nPid:");
+  if (p == nullptr) return 0;
+  for (p += 5; *p == ' ' || *p == '\t'; ++p) {
+  }
+  const bool negative = *p == '-';
+  long value = 0;
+  for (p += negative ? 1 : 0; *p >= '0' && *p <= '9'; ++p) value = value * 10 + (*p - '0');
+  return negative ? -value : value;
 }
+
+// Whether the spare's descriptors are still its own here: a program may close descriptors it
+// does not know (closefrom(3), say) and reuse the numbers. The socket's inode is unique; a
+// pidfd's is not before Linux 6.9, so it must also name the spare (or no process: reaped).
+// Async-signal-safe.
+bool SocketIntact(const Spare& s) { return SameFile(s.control_fd, s.socket_dev, s.socket_ino); }
+bool PidfdIntact(const Spare& s) {
+  if (!SameFile(s.pidfd, s.pidfd_dev, s.pidfd_ino)) return false;
+  const long pid = FdinfoPid(s.pidfd);
+  return pid == s.pid || pid == -1;
+}
+bool Intact(const Spare& s) { return SocketIntact(s) && PidfdIntact(s); }
 
 // Closes this process's copies of the spare's descriptors, those still its own; never a number
 // the program reused. Async-signal-safe.
 void CloseOurCopies(const Spare& s) {
-  if (!SocketIntact(s)) return;
-  close(s.control_fd);
-  if (SameFile(s.pidfd, s.pidfd_dev, s.pidfd_ino)) close(s.pidfd);
+  if (SocketIntact(s)) close(s.control_fd);
+  if (PidfdIntact(s)) close(s.pidfd);
 }
 
 // The spare of another process (a child made by a raw clone, which ran no fork handler): never

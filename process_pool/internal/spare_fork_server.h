@@ -44,14 +44,16 @@
 // about 1.5 ms (an opt build's server start; first_result_probe's second_pool figure).
 //
 // fork(): the spare belongs to the process that spawned it (compared by pid). A pthread_atfork
-// child handler closes the child's copies of its descriptors (async-signal-safe: an atomic, two
-// fstat()s and two close()s, no lock; it also runs in kFork workers, which close those
-// descriptors anyway), so a child can neither use it nor keep it alive. A child made without
+// child handler closes the child's copies of its descriptors (async-signal-safe: an atomic and
+// a few system calls, fstat(), a read of /proc/self/fdinfo, close(); no lock, no allocation;
+// it also runs in kFork workers, which close those descriptors anyway), so a child can neither
+// use it nor keep it alive. A child made without
 // fork() (a raw clone) finds the pid differs when it would take it, and closes them then.
 //
 // A program may close descriptors it does not know (closefrom(3)) and reuse their numbers: cf
-// then never closes those numbers (each descriptor is checked by its inode first), and the
-// spare, which saw its socket close, is reaped by pid and replaced by a fresh server.
+// then never closes, signals or waits on those numbers (it checks first: the socket by its
+// inode, the pidfd by its inode and the pid /proc/self/fdinfo gives), and the spare, which saw
+// its socket close, is reaped by pid and replaced by a fresh server.
 //
 // Exit: an atexit handler kills and reaps a spare no pool took, so no zombie or orphan is left;
 // if the program dies without exit() the server sees its socket close (and PR_SET_PDEATHSIG)

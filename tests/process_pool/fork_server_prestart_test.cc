@@ -245,6 +245,8 @@ TEST_F(SpareForkServerTest, AForkedChildNeitherUsesNorHoldsTheSpare) {
       code = 10;  // the child sees a spare
     } else if (fcntl(spare.control_fd, F_GETFD) != -1 || errno != EBADF) {
       code = 11;  // the child still holds the spare's control socket
+    } else if (fcntl(spare.pidfd, F_GETFD) != -1 || errno != EBADF) {
+      code = 14;  // the child still holds the spare's pidfd
     } else if (kPoolsInForkedChildren) {
       try {
         auto pool = ForkServerPool(1);
@@ -264,7 +266,7 @@ TEST_F(SpareForkServerTest, AForkedChildNeitherUsesNorHoldsTheSpare) {
   ASSERT_TRUE(exited) << "the child hung";
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10: saw a spare, 11: kept its socket, 12: used it, "
-                                       "13: its pool failed";
+                                       "13: its pool failed, 14: kept its pidfd";
   // The parent's spare is untouched, and still the parent's first pool's server.
   EXPECT_EQ(Spare().pid, spare_);
   auto pool = ForkServerPool(1);
