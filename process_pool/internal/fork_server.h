@@ -63,6 +63,14 @@ class ForkServer {
   // Reads any exit reports waiting on the socket without blocking.
   absl::Status Poll();
 
+  // Forgets its process and descriptors without closing, signalling or reaping anything (they
+  // are no longer its own, e.g. in a fork() child); the object is then inert.
+  void Disown() {
+    pid_ = -1;
+    (void)pidfd_.Release();
+    (void)control_.Release();
+  }
+
   pid_t pid() const { return pid_; }
   int control_fd() const { return control_.get(); }
   int pidfd() const { return pidfd_.get(); }

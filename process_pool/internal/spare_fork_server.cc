@@ -166,7 +166,8 @@ void CloseOurCopies(const Spare& s) {
 // signalled or reaped from here.
 void ForgetForeign(Spare& s) {
   CloseOurCopies(s);
-  (void)s.server.release();  // its descriptors are not ours to close again
+  if (s.server != nullptr) s.server->Disown();  // its descriptors are not ours to close again
+  s.server.reset();
 }
 
 // In the process that spawned it: kills and reaps the spare.
@@ -178,7 +179,8 @@ void Discard(Spare& s) {
     server.reset();  // ~ForkServer closes the socket and reaps the (dead or dying) server
     return;
   }
-  (void)server.release();  // its descriptor numbers are no longer (all) its own
+  server->Disown();  // its descriptor numbers are no longer (all) its own
+  server.reset();
   CloseOurCopies(s);
   // Still our unreaped child, so its pid cannot have been reused.
   if (waitpid(s.pid, nullptr, WNOHANG) == 0 && kill(s.pid, SIGKILL) == 0) {
@@ -322,7 +324,7 @@ void ResetSpareForkServerForTesting() {
   }
   Spare* old = spare.exchange(nullptr, std::memory_order_acq_rel);
   if (old != nullptr) {
-    (void)old->server.release();  // only a fork() child's closed copy can be left here
+    if (old->server != nullptr) old->server->Disown();  // a fork() child's closed copy
     delete old;
   }
   state.store(kNone, std::memory_order_release);
