@@ -227,10 +227,12 @@ class ProcessPoolExecutor {
 // keeps it alive; a pool does not take it if the environment, working directory, standard
 // descriptors, ids, resource limits or CPU affinity changed since InitProcessPool (it starts
 // its own instead); a spare that died is replaced by a fresh server. A program that never
-// makes a kForkServer pool pays one idle process (and a program that waits for any child,
-// wait() or waitpid(-1, ...), sees it among its children). To turn it off, set the environment
-// variable CF_PROCESS_POOL_PRESTART=0 before the program starts (or before InitProcessPool).
-// Details: process_pool/internal/spare_fork_server.h.
+// makes a kForkServer pool pays for nothing it uses: the CPU time of the spare's start (about
+// 1 ms on the 2-core development VM, at the same time as the program's own start, so on busy
+// cores e.g. a kFork pool's first result can come about 1 ms later) and one idle process (a
+// program that waits for any child, wait() or waitpid(-1, ...), sees it among its children).
+// To turn it off, set the environment variable CF_PROCESS_POOL_PRESTART=0 before the program
+// starts (or before InitProcessPool). Details: process_pool/internal/spare_fork_server.h.
 void InitProcessPool(int argc, char** argv);
 
 }  // namespace cf
