@@ -20,6 +20,7 @@
 #include "cf/process_pool/internal/failure_policy.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/pool_core.h"
+#include "cf/process_pool/internal/spare_fork_server.h"
 #include "cf/process_pool/internal/worker_loop.h"
 #include "cf/serialization/task.h"
 
@@ -144,6 +145,7 @@ void InitProcessPool(int argc, char** argv) {
   }
   switch (role->kind) {
     case internal::Role::kNone:
+      internal::PrestartForkServer();  // spare_fork_server.h; returns without waiting for it
       return;
     case internal::Role::kWorker:
       internal::DieWithParent(role->parent);

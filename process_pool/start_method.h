@@ -8,7 +8,8 @@ namespace cf {
 // kSpawn:      start this program again (or Options::worker_binary) for each worker; main() must
 //              call cf::InitProcessPool(argc, argv) first.
 // kForkServer: spawn one server that way, and fork each worker from it (fast starts, and
-//              workers do not inherit the parent's threads or state).
+//              workers do not inherit the parent's threads or state). The program's first such
+//              pool takes the spare server cf::InitProcessPool started, if there is one.
 // kAuto:       kForkServer when cf::InitProcessPool ran in this process, otherwise kFork.
 enum class StartMethod { kAuto, kFork, kSpawn, kForkServer };
 

@@ -23,6 +23,7 @@
 #include "absl/time/time.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/process_util.h"
+#include "cf/process_pool/internal/spare_fork_server.h"
 
 namespace cf::internal {
 namespace {
@@ -66,14 +67,23 @@ bool SendMessage(int fd, const ServerMessage& m) {
 
 absl::StatusOr<std::unique_ptr<ForkServer>> ForkServer::Start(const std::string& binary,
                                                              absl::Duration start_timeout) {
+  absl::StatusOr<std::unique_ptr<ForkServer>> server = Spawn(binary);
+  if (!server.ok()) return server.status();
+  if (absl::Status s = (*server)->AwaitHello(start_timeout); !s.ok()) return s;
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<ForkServer>> ForkServer::Spawn(const std::string& binary, Via via) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return ErrnoStatus("socketpair");
   absl::StatusOr<UniqueFd> ours = MoveHigh(sv[0]);
   absl::StatusOr<UniqueFd> theirs = MoveHigh(sv[1]);
   if (!ours.ok()) return ours.status();
   if (!theirs.ok()) return theirs.status();
-  absl::StatusOr<pid_t> pid =
-      SpawnProgram(binary, RoleValue("forkserver", absl::StrCat(kForkServerFd)), {theirs->get()});
+  const std::string role = RoleValue("forkserver", absl::StrCat(kForkServerFd));
+  absl::StatusOr<pid_t> pid = via == Via::kForkExec
+                                  ? ForkExecProgram(binary, role, {theirs->get()})
+                                  : SpawnProgram(binary, role, {theirs->get()});
   if (!pid.ok()) return pid.status();
   auto server = std::unique_ptr<ForkServer>(new ForkServer());
   server->pid_ = *pid;
@@ -86,24 +96,28 @@ absl::StatusOr<std::unique_ptr<ForkServer>> ForkServer::Start(const std::string&
   }
   server->pidfd_ = *std::move(pidfd);
   server->control_ = *std::move(ours);
-  theirs->Reset();
+  return server;
+}
+
+absl::Status ForkServer::AwaitHello(absl::Duration start_timeout) {
   // Wait for the server's hello; a program without cf::InitProcessPool never sends it.
   const absl::Time deadline = absl::Now() + start_timeout;
   for (;;) {
     ServerMessage m;
-    const ssize_t n = recv(server->control_.get(), &m, sizeof(m), MSG_DONTWAIT);
-    if (n == static_cast<ssize_t>(sizeof(m)) && m.type == 'H') return server;
+    const ssize_t n = recv(control_.get(), &m, sizeof(m), MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(sizeof(m)) && m.type == 'H') return absl::OkStatus();
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) break;
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
-    pollfd p[2] = {{server->control_.get(), POLLIN, 0}, {server->pidfd_.get(), POLLIN, 0}};
+    pollfd p[2] = {{control_.get(), POLLIN, 0}, {pidfd_.get(), POLLIN, 0}};
     poll(p, 2, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
     if (p[1].revents != 0 && (p[0].revents & POLLIN) == 0) break;  // exited without a word
   }
   // No hello: say how the server ended (or kill it if it is still running).
-  const pid_t server_pid = server->pid_;
-  UniqueFd server_pidfd = std::move(server->pidfd_);
-  server->pid_ = -1;
+  const pid_t server_pid = pid_;
+  UniqueFd server_pidfd = std::move(pidfd_);
+  pid_ = -1;
+  control_.Reset();
   absl::StatusOr<int> status = ReapChild(server_pid, server_pidfd.get(), absl::ZeroDuration());
   if (absl::IsUnavailable(status.status())) {
     PidfdSignal(server_pidfd.get(), SIGKILL);
@@ -294,7 +308,8 @@ void RunForkServer(int control_fd, pid_t parent, WorkerMain worker_main) {
 
 namespace {
 
-// The fork server is started with the first worker, and lives as long as the launcher.
+// The fork server is started with the first worker (or, for this program, taken from
+// InitProcessPool if it left a spare), and lives as long as the launcher.
 class ForkServerLauncher final : public Launcher {
  public:
   ForkServerLauncher(std::string binary, absl::Duration start_timeout)
@@ -302,8 +317,9 @@ class ForkServerLauncher final : public Launcher {
 
   absl::StatusOr<WorkerProcess> Start(absl::Span<const int> channel_fds) override {
     if (server_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<ForkServer>> server =
-          ForkServer::Start(binary_, start_timeout_);
+      absl::StatusOr<std::unique_ptr<ForkServer>> server = nullptr;
+      if (binary_.empty()) server = TakeSpareForkServer(start_timeout_);
+      if (server.ok() && *server == nullptr) server = ForkServer::Start(binary_, start_timeout_);
       if (!server.ok()) return server.status();
       server_ = *std::move(server);
     }

@@ -13,7 +13,10 @@
 //   server → pool   'X' pid status      a worker exited with this wait status
 // The server exits (killing its workers) when the socket closes: the pool is gone or done.
 //
-// Thread-compatible: one thread (the pool's manager) uses a ForkServer.
+// A server is spawned and then awaited (Start does both); cf::InitProcessPool spawns one ahead
+// of time and the first pool awaits it (spare_fork_server.h).
+//
+// Thread-compatible: one thread at a time (the pool's manager) uses a ForkServer.
 #ifndef CF_PROCESS_POOL_INTERNAL_FORK_SERVER_H_
 #define CF_PROCESS_POOL_INTERNAL_FORK_SERVER_H_
 
@@ -38,6 +41,17 @@ class ForkServer {
   // hello. FailedPrecondition if it exited first (e.g. main() lacks cf::InitProcessPool).
   static absl::StatusOr<std::unique_ptr<ForkServer>> Start(const std::string& binary,
                                                            absl::Duration start_timeout);
+  // Spawns the server without waiting for its hello. Its PR_SET_PDEATHSIG binds it to the
+  // calling thread: it is killed when that thread exits. kPosixSpawn reports a program that
+  // cannot be executed at once; kForkExec returns sooner (see ForkExecProgram in
+  // process_util.h), and such a program then shows as a server that exited with code 127.
+  enum class Via { kPosixSpawn, kForkExec };
+  static absl::StatusOr<std::unique_ptr<ForkServer>> Spawn(const std::string& binary,
+                                                           Via via = Via::kPosixSpawn);
+  // Waits up to `timeout` for the hello of a server from Spawn(). Otherwise the server is
+  // reaped (killed first if it still runs; the object is then inert) and the error says how it
+  // ended: FailedPrecondition if it exited, DeadlineExceeded if it stayed silent.
+  absl::Status AwaitHello(absl::Duration timeout);
   ForkServer(const ForkServer&) = delete;
   ForkServer& operator=(const ForkServer&) = delete;
   // Closes the control socket; the server then kills its workers and exits; it is reaped here.
@@ -51,8 +65,17 @@ class ForkServer {
   // Reads any exit reports waiting on the socket without blocking.
   absl::Status Poll();
 
+  // Forgets its process and descriptors without closing, signalling or reaping anything (they
+  // are no longer its own, e.g. in a fork() child); the object is then inert.
+  void Disown() {
+    pid_ = -1;
+    (void)pidfd_.Release();
+    (void)control_.Release();
+  }
+
   pid_t pid() const { return pid_; }
   int control_fd() const { return control_.get(); }
+  int pidfd() const { return pidfd_.get(); }
 
  private:
   ForkServer() = default;

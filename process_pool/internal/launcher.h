@@ -28,7 +28,9 @@
 // first, lock-free task and exception registries, and no absl::Mutex in the worker loop.
 //
 // Threads: PR_SET_PDEATHSIG fires when the *thread* that created the child exits, so the pool
-// uses a Launcher only from its long-lived manager thread. Thread-compatible.
+// uses a Launcher only from its long-lived manager thread. Thread-compatible. (One exception:
+// the spare fork server a kForkServer launcher may take was created by the main thread, in
+// InitProcessPool; see spare_fork_server.h.)
 #ifndef CF_PROCESS_POOL_INTERNAL_LAUNCHER_H_
 #define CF_PROCESS_POOL_INTERNAL_LAUNCHER_H_
 

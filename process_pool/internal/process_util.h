@@ -39,6 +39,13 @@ void SetUpChild(const int* fds, int count);
 // to 3, 4, ...
 absl::StatusOr<pid_t> SpawnProgram(const std::string& binary, const std::string& role,
                                    const std::vector<int>& fds);
+// The same with fork() and execve(): returns as soon as the child exists, where posix_spawn()
+// waits until the child has exec'd (on a busy machine, until the scheduler runs it: milliseconds
+// at times). The price: a program that cannot be executed is not reported here; the child exits
+// with code 127. The child of fork() runs this process's pthread_atfork handlers, then only
+// async-signal-safe calls.
+absl::StatusOr<pid_t> ForkExecProgram(const std::string& binary, const std::string& role,
+                                      const std::vector<int>& fds);
 // "<role>:<fds>:<this pid>".
 std::string RoleValue(absl::string_view role, absl::string_view fds);
 

@@ -28,6 +28,7 @@
 #include "cf/core/errors.h"
 #include "cf/core/future.h"
 #include "cf/core/wait.h"
+#include "cf/process_pool/internal/spare_fork_server.h"
 #include "cf/serialization/task.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -522,6 +523,9 @@ struct ProcessSnapshot {
   std::set<std::string> threads;
   std::set<std::string> children;
   static ProcessSnapshot Take() {
+    // The spare fork server InitProcessPool started would leave the snapshot if the pool under
+    // test took it: none is kept around.
+    internal::ResetSpareForkServerForTesting();
     ProcessSnapshot s;
     s.fds = List("/proc/self/fd");
     s.threads = List("/proc/self/task");
