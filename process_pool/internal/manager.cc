@@ -387,7 +387,9 @@ void PoolCore::Rebalance() {
 void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
   WorkerEnd end;
   end.pid = w.pid();
-  end.wait_status = launcher_->ExitStatus(w.process(), absl::Milliseconds(100));
+  // Its pidfd fired, so the status is there (or, for the fork server's workers, on its way:
+  // a loaded machine can delay the server's report well past 100 ms).
+  end.wait_status = launcher_->ExitStatus(w.process(), absl::Seconds(2));
   end.said_hello = w.hello();
   end.said_goodbye = w.goodbye() || (w.told_to_exit() && !w.holds_calls());
   end.held_calls = w.holds_calls();
