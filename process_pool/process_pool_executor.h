@@ -3,7 +3,8 @@
 //
 // Tasks run in worker processes. A task is a free function registered with CF_TASK (see
 // cf/serialization/task.h); its arguments travel to a worker and its result (or exception) back
-// as cereal-encoded frames over pipes.
+// cereal-encoded, through memory the pool shares with each worker (process_pool/README.md).
+// A cf::SharedBuffer argument is not copied at all: the worker maps the caller's pages.
 //
 //   // tasks.cc
 //   int Square(int x) { return x * x; }

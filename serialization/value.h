@@ -201,6 +201,24 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::multiset<K, C, A>
   }
 }
 
+// Byte vectors and strings: cereal's loaders resize (zeroing every byte) and then copy over them;
+// these construct straight from the payload, one pass over a 16 MB argument instead of two, and
+// check the announced size against what is left before allocating anything.
+template <class T, class A>
+std::enable_if_t<std::is_arithmetic_v<T> && sizeof(T) == 1 && !std::is_same_v<T, bool>>
+CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::vector<T, A>& values) {
+  cereal::size_type size = 0;
+  archive(cereal::make_size_tag(size));
+  const auto* bytes = reinterpret_cast<const T*>(archive.Take(static_cast<size_t>(size)));
+  values.assign(bytes, bytes + size);
+}
+template <class Traits, class A>
+void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::basic_string<char, Traits, A>& text) {
+  cereal::size_type size = 0;
+  archive(cereal::make_size_tag(size));
+  text.assign(archive.Take(static_cast<size_t>(size)), static_cast<size_t>(size));
+}
+
 // cereal's std::valarray functions take &valarray[0], undefined behaviour for an empty valarray
 // (found by the frame fuzzer). These replace them for cf's archives.
 template <class T>

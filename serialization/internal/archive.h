@@ -118,9 +118,19 @@ class WireInputArchive
                                             " more bytes, only ", remaining_, " left"));
     }
     if (size == 0) return;
-    std::memcpy(data, next_, size);
+    std::memcpy(data, Take(size), size);
+  }
+  // The next `size` bytes, in place (they stay valid as long as the input); SerializationError
+  // if fewer are left. For loaders that construct straight from the bytes.
+  const char* Take(std::size_t size) {
+    if (size > remaining_) {
+      throw SerializationError(absl::StrCat("payload ends early: needed ", size,
+                                            " more bytes, only ", remaining_, " left"));
+    }
+    const char* bytes = next_;
     next_ += size;
     remaining_ -= size;
+    return bytes;
   }
 
   // The bytes not read yet.
