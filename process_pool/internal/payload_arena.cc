@@ -1,5 +1,7 @@
 #include "cf/process_pool/internal/payload_arena.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,7 +62,10 @@ absl::Status PayloadArena::MapAtLeast(std::size_t n, std::size_t file_size) {
   if (base_ != nullptr && mapped_ >= n && mapped_ <= file_size) return absl::OkStatus();
   Unmap();
   if (file_size == 0) return absl::OkStatus();
-  void* base = mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
+  // MAP_POPULATE: the pages are mapped in one go (the writer allocated them, see PrepareWrite),
+  // which costs a fraction of a page fault per 4 KiB on first touch.
+  void* base = mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                    fd_.get(), 0);
   if (base == MAP_FAILED) {
     return ErrnoStatus(absl::StrCat("mmap of ", file_size, " bytes (a payload arena)"));
   }
@@ -78,6 +83,15 @@ absl::StatusOr<char*> PayloadArena::PrepareWrite(std::size_t n) {
     if (want < *size) Unmap();
     if (ftruncate(fd_.get(), static_cast<off_t>(want)) != 0) {
       return ErrnoStatus(absl::StrCat("ftruncate to ", want, " bytes (a payload arena)"));
+    }
+    // Allocate the pages now: no memory is an error here rather than a SIGBUS while copying,
+    // and the mapping below can map them all at once.
+    if (want > *size) {
+      const int rc = fallocate(fd_.get(), 0, static_cast<off_t>(*size),
+                               static_cast<off_t>(want - *size));
+      if (rc != 0 && errno != EOPNOTSUPP) {
+        return ErrnoStatus(absl::StrCat("fallocate of ", want, " bytes (a payload arena)"));
+      }
     }
   }
   if (absl::Status s = MapAtLeast(n, want); !s.ok()) return s;

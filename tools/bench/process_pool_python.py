@@ -102,6 +102,21 @@ def echo_mb_s(ctx, repeats=3):
         return 16 / best(run, repeats)
 
 
+def echo_first_call_mb_s(ctx, repeats=3):
+    """A new pool's first call: workers start, and 16 MB go to one and back."""
+    data = bytes(16 << 20)
+
+    def run():
+        start = time.perf_counter()
+        pool = ProcessPoolExecutor(2, mp_context=ctx)
+        pool.submit(echo, data).result()
+        elapsed = time.perf_counter() - start
+        pool.shutdown()
+        return elapsed
+
+    return 16 / best(run, repeats)
+
+
 def sum_of_squares_s(ctx, workers, n=2_000_000, tasks=8, repeats=2):
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         for _ in range(workers):
@@ -181,6 +196,8 @@ def main():
               f"{map_rate(ctx, **size['map']):.0f}")
         print(f"python_{method}_first_result_ms {first_result_ms(ctx, **size['first']):.2f}")
         print(f"python_{method}_echo_16mb_mb_per_s {echo_mb_s(ctx, **size['echo']):.0f}")
+        print(f"python_{method}_echo_16mb_first_call_mb_per_s "
+              f"{echo_first_call_mb_s(ctx, **size['echo']):.0f}")
     ctx = mp.get_context("fork")
     one = sum_of_squares_s(ctx, 1, **size["squares"])
     two = sum_of_squares_s(ctx, 2, **size["squares"])
