@@ -280,6 +280,7 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
   absl::StatusOr<std::shared_ptr<SharedRegion>> region = SharedRegion::Create();
   absl::StatusOr<WorkerProcess> proc =
       region.ok() ? launcher_->Start((*region)->fds()) : region.status();
+  if (proc.ok()) (*region)->CloseRingFd();
   if (!proc.ok()) {
     std::string note;
     const Decision d = DecideOnStartFailure(proc.status(), static_cast<int>(workers_.size()),

@@ -89,8 +89,25 @@ absl::StatusOr<UniqueFd> PidFdOpen(pid_t pid) {
 
 void SetUpChild(const int* fds, int count) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  // Out of the way first, above every target (so no source is a later target), then into
-  // place; dup2 leaves the new descriptor without FD_CLOEXEC.
+  // Close everything else first (a forked child holds all of its parent's descriptors), so that
+  // the moves below find room even under a low descriptor limit.
+  int sorted[8];
+  int n = 0;
+  for (int i = 0; i < count && i < 8; ++i) {
+    int j = n++;
+    for (; j > 0 && sorted[j - 1] > fds[i]; --j) sorted[j] = sorted[j - 1];
+    sorted[j] = fds[i];
+  }
+  unsigned next = 3;
+  for (int i = 0; i < n; ++i) {
+    if (static_cast<unsigned>(sorted[i]) > next) {
+      close_range(next, static_cast<unsigned>(sorted[i]) - 1, 0);
+    }
+    next = static_cast<unsigned>(sorted[i]) + 1;
+  }
+  close_range(next, ~0U, 0);
+  // Out of the way, above every target (so no source is a later target), then into place;
+  // dup2 leaves the new descriptor without FD_CLOEXEC.
   int high[8];
   for (int i = 0; i < count && i < 8; ++i) {
     high[i] = fcntl(fds[i], F_DUPFD, 3 + count);

@@ -144,6 +144,7 @@ absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Attach(int first_fd)
                      ": the worker program was built from a different version of cf"));
   }
   if (absl::Status s = region->Map(/*fresh=*/false); !s.ok()) return s;
+  region->CloseRingFd();  // mapped: the task gets the descriptor slot back
   return region;
 }
 

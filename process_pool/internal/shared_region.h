@@ -152,6 +152,9 @@ class SharedRegion {
   std::array<int, kChannelFds> fds() const {
     return {fd_.get(), call_arena_.fd(), result_arena_.fd()};
   }
+  // After the worker has its copies: the rings stay mapped, and their memfd needs no descriptor
+  // here any more (one fewer per worker under a low descriptor limit).
+  void CloseRingFd() { fd_.Reset(); }
   ByteRing& calls() { return calls_; }
   PayloadArena& call_arena() { return call_arena_; }
   PayloadArena& result_arena() { return result_arena_; }
