@@ -14,6 +14,17 @@ BrokenPromise::BrokenPromise()
 
 ShutdownError::ShutdownError() : Error("cannot schedule new futures after shutdown") {}
 
+TaskTimeoutError::TaskTimeoutError(std::string message, int pid)
+    : TimeoutError(std::move(message)), pid_(pid) {}
+
+WorkerDiedError::WorkerDiedError(std::string message, int pid, int signal, int exit_code,
+                                 int deaths)
+    : BrokenProcessPool(std::move(message)),
+      pid_(pid),
+      signal_(signal),
+      exit_code_(exit_code),
+      deaths_(deaths) {}
+
 RemoteError::RemoteError(std::string message) : Error(std::move(message)) {}
 
 RemoteError::RemoteError(std::string type_name, const std::string& message)

@@ -13,6 +13,10 @@
 //   BrokenProcessPool                          cf::BrokenProcessPool
 //   (a worker's exception of unknown type)     cf::RemoteError
 //   (no Python equivalent)                     cf::BrokenPromise: a Promise died unfulfilled
+//   (pebble's TimeoutError)                    cf::TaskTimeoutError: a task ran past its
+//                                              TaskOptions::timeout and its worker was ended
+//   (Ray's WorkerCrashedError)                 cf::WorkerDiedError: the worker running a call
+//                                              died (WorkerDeath::kFailTask / kRetryTask)
 //
 // All types are immutable after construction and safe to share between threads.
 #ifndef CF_CORE_ERRORS_H_
@@ -20,6 +24,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace cf {
 
@@ -81,6 +86,39 @@ class BrokenThreadPool : public BrokenExecutor {
 class BrokenProcessPool : public BrokenExecutor {
  public:
   using BrokenExecutor::BrokenExecutor;
+};
+
+// A process-pool task ran longer than its TaskOptions::timeout (or a Map chunk longer than
+// MapOptions::chunk_timeout), counted from when it turned running; its worker was sent SIGTERM
+// (then SIGKILL) and replaced. The message names the task, the timeout and the worker's pid.
+class TaskTimeoutError : public TimeoutError {
+ public:
+  explicit TaskTimeoutError(std::string message, int pid = 0);
+  int pid() const { return pid_; }
+
+ private:
+  int pid_;
+};
+
+// The worker process that held a call died (WorkerDeath::kFailTask), or killed its worker
+// more times than Options::max_retries allows (WorkerDeath::kRetryTask). pid() is the last
+// worker's pid; signal() the signal that ended it (0 if it exited), exit_code() its exit status
+// (-1 if a signal ended it); deaths() how many workers the call was on when they died.
+class WorkerDiedError : public BrokenProcessPool {
+ public:
+  WorkerDiedError(std::string message, int pid, int signal, int exit_code, int deaths);
+  explicit WorkerDiedError(std::string message)
+      : WorkerDiedError(std::move(message), 0, 0, -1, 1) {}
+  int pid() const { return pid_; }
+  int signal() const { return signal_; }
+  int exit_code() const { return exit_code_; }
+  int deaths() const { return deaths_; }
+
+ private:
+  int pid_;
+  int signal_;
+  int exit_code_;
+  int deaths_;
 };
 
 // An exception from another process whose type cannot be rebuilt here. type_name() is the

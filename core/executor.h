@@ -59,6 +59,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
+#include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/core/internal/map.h"
 #include "cf/core/timeout.h"
@@ -78,6 +79,10 @@ struct MapOptions {
   Timeout timeout = absl::InfiniteDuration();
   int chunksize = 1;
   int buffersize = 0;
+  // Process pool only: how long one chunk may run once a worker took it; then its results
+  // fail with cf::TaskTimeoutError and the worker is replaced (see cf::TaskOptions). The
+  // thread pool cannot stop a thread and throws std::invalid_argument if it is set.
+  Timeout chunk_timeout = absl::InfiniteDuration();
 };
 
 // Throws std::invalid_argument("chunksize must be >= 1" / "buffersize must be >= 0") for
