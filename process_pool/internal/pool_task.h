@@ -58,14 +58,29 @@ class RingClaim {
   void Detach() { cell_.store(nullptr, std::memory_order_relaxed); }
   void ReleaseRegion() { region_.reset(); }
   // With the state's mutex held: whether a worker claimed the call; with revoke, a call not
-  // claimed yet is revoked (the worker will skip it).
+  // claimed yet is revoked (the worker will skip it). The word says:
+  //   ClaimWord(seq, queued)   waiting: not started (revoke: now revoked, the worker skips it)
+  //   ClaimWord(seq, claimed)  a worker started it
+  //   ClaimWord(seq, revoked)  the manager is taking it back (TakeBackUnclaimed, TakeCalls) and
+  //                            has not detached it yet: not started anywhere, so Cancel() wins
+  //                            and the manager drops it when it tries to hand it on (Attach
+  //                            sees the future done)
+  //   another seq              the slot was reused: the worker consumed this call long ago,
+  //                            and a call consumed while attached was claimed (a skipped one is
+  //                            detached before its slot can be reused)
   bool StartedElsewhere(bool revoke) {
     std::atomic<std::uint64_t>* cell = cell_.load(std::memory_order_acquire);
     if (cell == nullptr) return false;
-    std::uint64_t expected = ClaimWord(seq_, kClaimQueued);
-    if (!revoke) return cell->load(std::memory_order_acquire) != expected;
-    return !cell->compare_exchange_strong(expected, ClaimWord(seq_, kClaimRevoked),
-                                          std::memory_order_acq_rel);
+    std::uint64_t word = ClaimWord(seq_, kClaimQueued);
+    if (revoke) {
+      if (cell->compare_exchange_strong(word, ClaimWord(seq_, kClaimRevoked),
+                                        std::memory_order_acq_rel)) {
+        return false;
+      }
+    } else {
+      word = cell->load(std::memory_order_acquire);
+    }
+    return word != ClaimWord(seq_, kClaimQueued) && word != ClaimWord(seq_, kClaimRevoked);
   }
 
  private:
