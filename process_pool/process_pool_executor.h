@@ -81,13 +81,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
+#include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/internal/pool_core.h"
 #include "cf/process_pool/internal/pool_task.h"
 #include "cf/process_pool/start_method.h"
+#include "cf/process_pool/worker_death.h"
 #include "cf/serialization/task.h"
 
 namespace cf {
@@ -114,6 +117,14 @@ class ProcessPoolExecutor {
     // has no limit). Arguments over it fail at Submit with cf::SerializationError naming the
     // size and the limit; a result over it fails only its own future the same way.
     std::uint64_t max_payload_size = 0;
+    // What a worker's death means for the calls it held (worker_death.h): Python's broken pool
+    // (the default), only its call failing, or its call run again.
+    WorkerDeath on_worker_death = WorkerDeath::kBreakPool;
+    // kRetryTask: how many more times a call whose worker died is run (>= 0).
+    int max_retries = 3;
+    // How long a worker ended with SIGTERM (a task's timeout, Shutdown's kTerminate) has
+    // before SIGKILL (> 0).
+    absl::Duration kill_grace = absl::Seconds(1);
   };
 
   ProcessPoolExecutor();
@@ -134,6 +145,25 @@ class ProcessPoolExecutor {
   Future<internal::TaskValue<R>> Submit(R (*fn)(P...), A&&... args) {
     using V = internal::TaskValue<R>;
     auto task = std::make_unique<internal::CallTask<V>>(TaskCall(fn, std::forward<A>(args)...));
+    Future<V> future = task->GetFuture();
+    core_->Submit(std::move(task));
+    return future;
+  }
+  // Submit with per-call options: options.timeout bounds how long the call may run, counted
+  // from when its future turns running (a worker took it). When it runs out, the future fails
+  // with cf::TaskTimeoutError (naming the task, the timeout and the worker's pid), the worker
+  // and every process it started (its process group) get SIGTERM, then SIGKILL kill_grace
+  // later, and a new worker replaces it; every other call and the pool go on (calls the worker
+  // held but had not started run elsewhere). A result that arrives before the pool acts on the
+  // deadline wins; one after it is discarded: exactly one outcome. std::invalid_argument for a
+  // timeout <= 0.
+  template <typename R, typename... P, typename... A>
+  Future<internal::TaskValue<R>> SubmitWith(const TaskOptions& options, R (*fn)(P...),
+                                            A&&... args) {
+    const absl::Duration timeout = CheckedTimeout(options.timeout, "TaskOptions::timeout");
+    using V = internal::TaskValue<R>;
+    auto task = std::make_unique<internal::CallTask<V>>(TaskCall(fn, std::forward<A>(args)...));
+    task->set_timeout(timeout);
     Future<V> future = task->GetFuture();
     core_->Submit(std::move(task));
     return future;
@@ -172,6 +202,25 @@ class ProcessPoolExecutor {
 
   // Python's shutdown(wait, cancel_futures). Idempotent.
   void Shutdown(bool wait = true, bool cancel_futures = false);
+  // Shutdown with a deadline (cf/core/executor_control.h): returns true when every call had
+  // finished and every worker had exited by options.timeout. When the timeout runs out,
+  // on_timeout says what happens to the calls still running: kReturn leaves them running (the
+  // pool finishes them and ends on its own; AwaitTermination waits for that), kTerminate
+  // and kKill end their workers as TerminateWorkers()/KillWorkers() do — their futures fail
+  // with cf::BrokenProcessPool — and return once the workers are gone (kTerminate: within
+  // kill_grace). request_stop is ignored (a process has no stop token). From a done-callback
+  // (the manager's thread) it does not wait, and returns whether the pool had already ended.
+  // The destructor after a Shutdown whose deadline passed with kReturn still waits for the
+  // running calls (Shutdown(true)'s meaning): if one may never return, end with kKill or call
+  // KillWorkers() before the pool is destroyed.
+  bool Shutdown(const ShutdownOptions& options);
+  // After Shutdown(): blocks until every call has finished and every worker has exited, or
+  // `timeout` passes; returns whether they have. Before Shutdown() the pool cannot end: it
+  // waits out the timeout and returns false.
+  bool AwaitTermination(Timeout timeout) const;
+  // A snapshot of the pool's workers and counters (cf/core/executor_control.h). Never waits
+  // for a running call: callable from done-callbacks and from any thread.
+  ExecutorStats stats() const;
   // Python 3.14's terminate_workers() / kill_workers().
   void TerminateWorkers();
   void KillWorkers();
@@ -192,18 +241,23 @@ class ProcessPoolExecutor {
     using Fn = R (*)(P...);
     using Item = internal::MapItemOf<Ranges...>;
     ValidateMapOptions(options);
+    const absl::Duration chunk_timeout =
+        options.chunk_timeout.duration() == absl::InfiniteDuration()
+            ? absl::InfiniteDuration()
+            : CheckedTimeout(options.chunk_timeout, "MapOptions::chunk_timeout");
     TaskBatch<Fn> probe(fn);  // std::invalid_argument now if fn is not registered
     (void)probe;
     std::weak_ptr<internal::PoolCore> weak = core_;
     return internal::MakeMapResults<V>(
         options,
-        [weak, fn](internal::MapItems<Item>&& items)
+        [weak, fn, chunk_timeout](internal::MapItems<Item>&& items)
             -> std::optional<Future<internal::MapChunk<V>>> {
           std::shared_ptr<internal::PoolCore> core = weak.lock();
           if (core == nullptr) return std::nullopt;
           TaskBatch<Fn> batch(fn);
           for (Item& item : items) internal::AddMapItem<Fn>(batch, std::move(item));
           auto task = std::make_unique<internal::BatchTask<V>>(std::move(batch).Finish());
+          task->set_timeout(chunk_timeout);
           Future<internal::MapChunk<V>> future = task->GetFuture();
           core->Submit(std::move(task));
           return future;
@@ -211,6 +265,8 @@ class ProcessPoolExecutor {
         std::forward<Ranges>(inputs)...);
   }
   static internal::PoolConfig MakeConfig(Options options);
+  // `timeout` if it is > 0; std::invalid_argument naming `what` otherwise.
+  static absl::Duration CheckedTimeout(Timeout timeout, const char* what);
   std::shared_ptr<internal::PoolCore> core_;
   StartMethod start_method_;
 };

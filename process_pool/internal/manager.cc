@@ -45,35 +45,24 @@ int PollTimeoutMs(absl::Time now, absl::Time deadline) {
 
 }  // namespace
 
-// One outcome to hand to a future, outside the lock and after the loop's bookkeeping.
-struct PoolCore::Delivery {
-  WorkerChannel::Reply reply;  // the task, and the worker's kResult or kException
-  std::exception_ptr error;    // or this, when set
-  static Delivery Failed(std::unique_ptr<PoolTask> task, std::exception_ptr error) {
-    Delivery d;
-    d.reply.task = std::move(task);
-    d.error = std::move(error);
-    return d;
+void PoolCore::Delivery::Run() {
+  PoolTask& task = *reply.task;
+  const absl::Span<const char> payload =
+      reply.arena.data() != nullptr ? reply.arena : reply.frame.payload.span();
+  if (error != nullptr) {
+    task.Fail(error);
+  } else if (reply.frame.kind == FrameKind::kResult) {
+    task.Succeed(payload);
+  } else {
+    absl::StatusOr<std::exception_ptr> e = DecodeException(payload);
+    task.Fail(e.ok() ? *e
+                     : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
+                           "the exception of task '", task.call().task_name(),
+                           "' could not be decoded: ", e.status().message()))));
   }
-  void Run() {
-    PoolTask& task = *reply.task;
-    const absl::Span<const char> payload =
-        reply.arena.data() != nullptr ? reply.arena : reply.frame.payload.span();
-    if (error != nullptr) {
-      task.Fail(error);
-    } else if (reply.frame.kind == FrameKind::kResult) {
-      task.Succeed(payload);
-    } else {
-      absl::StatusOr<std::exception_ptr> e = DecodeException(payload);
-      task.Fail(e.ok() ? *e
-                       : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
-                             "the exception of task '", task.call().task_name(),
-                             "' could not be decoded: ", e.status().message()))));
-    }
-    reply.task.reset();
-    WorkerChannel::ReleaseResult(reply);
-  }
-};
+  reply.task.reset();
+  WorkerChannel::ReleaseResult(reply);
+}
 
 bool PoolCore::HasWork() const {
   if (!requeued_.empty()) return true;
@@ -95,10 +84,12 @@ void PoolCore::Run() {
   std::vector<Delivery> deliveries;
   std::vector<pollfd> fds;
   bool terminating = false;
+  absl::Time task_deadline = absl::InfiniteFuture();
   for (;;) {
     {
       absl::MutexLock rings(&rings_mu_);
       Dispatch();
+      task_deadline = CheckTaskDeadlines(absl::Now(), deliveries);
     }
     bool start_worker = false;
     bool stop = false;
@@ -115,8 +106,12 @@ void PoolCore::Run() {
         stop = true;
       } else if (!pending_.empty() || !requeued_.empty()) {
         bool idle = false;
-        for (const auto& w : workers_) idle = idle || w->idle();
-        start_worker = !idle && static_cast<int>(workers_.size()) < start_cap_;
+        int serving = 0;  // a worker the pool is ending does not count: it is being replaced
+        for (const auto& w : workers_) {
+          idle = idle || w->idle();
+          serving += w->ended_by_pool() ? 0 : 1;
+        }
+        start_worker = !idle && serving < start_cap_;
       } else if (shutdown_) {
         bool busy = false;
         for (const auto& w : workers_) busy = busy || w->holds_calls();
@@ -159,7 +154,7 @@ void PoolCore::Run() {
     fds.push_back({wakeup_.get(), POLLIN, 0});
     const int launcher_fd = launcher_->poll_fd();
     fds.push_back({launcher_fd, POLLIN, 0});  // poll() ignores -1
-    absl::Time deadline = absl::InfiniteFuture();
+    absl::Time deadline = task_deadline;
     for (const auto& w : workers_) {
       fds.push_back({w->eof() ? -1 : w->read_fd(), POLLIN, 0});
       fds.push_back({w->wants_write() && !w->eof() ? w->write_fd() : -1, POLLOUT, 0});
@@ -191,11 +186,11 @@ void PoolCore::Run() {
       if (fds[4 + 3 * i].revents != 0) w.set_exited();
       if (w.exited()) continue;
       if (w.late_to_start(now)) {
-        PidfdSignal(w.pidfd(), SIGKILL);
+        w.Kill();
         Break(StartTimeout(w.pid(), config_), deliveries);
         break;
       }
-      if (now >= w.kill_deadline()) PidfdSignal(w.pidfd(), SIGKILL);  // late to exit
+      if (now >= w.kill_deadline()) w.Kill();  // late to exit
     }
     // Exits last, after every byte the dead worker wrote was read.
     for (size_t i = 0; i < workers_.size() && !broken_local_;) {
@@ -293,6 +288,10 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
     }
     return;
   }
+  if (ended_workers_ > 0) {
+    --ended_workers_;
+    counters_->worker_restarts.fetch_add(1, std::memory_order_relaxed);
+  }
   workers_.push_back(
       std::make_unique<WorkerChannel>(*std::move(proc), *std::move(region), config_, absl::Now()));
   WorkerChannel& w = *workers_.back();
@@ -314,12 +313,18 @@ void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
   end.pool_has_work = HasWork();
   end.init_error = w.init_error();
   end.other_live_workers = static_cast<int>(workers_.size()) - 1;
+  end.ended_by_pool = w.ended_by_pool();
+  {
+    absl::MutexLock lock(&mu_);
+    end.terminating = terminate_requested_;
+  }
   std::string note;
   const Decision d = DecideOnExit(end, config_, &note);
   if (d.verdict == Decision::kBreakPool) {
     Break(d.breakage, deliveries);
     return;
   }
+  if (d.verdict == Decision::kSettleCalls) SettleCallsOfDeadWorker(w, end.wait_status, deliveries);
   if (!note.empty()) {
     // It could not start: what it held never ran, and the pool stops growing for now.
     for (auto& task : w.TakeCalls()) requeued_.push_back(std::move(task));
@@ -328,9 +333,27 @@ void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
     SetStartCap(static_cast<int>(workers_.size()));
     return;
   }
+  if (!w.ended_by_pool()) ++ended_workers_;  // the next start replaces it (else: counted already)
   RemoveWorker(w);
   // A lowered start cap is tried again: the replacement may start now.
   SetStartCap(config_.max_workers);
+}
+
+void PoolCore::SettleCallsOfDeadWorker(WorkerChannel& w, const absl::StatusOr<int>& wait_status,
+                                       std::vector<Delivery>& deliveries) {
+  std::vector<std::unique_ptr<PoolTask>> started;
+  for (auto& task : w.TakeCalls(&started)) requeued_.push_back(std::move(task));
+  for (auto& task : started) {
+    task->add_death();
+    if (config_.on_worker_death == WorkerDeath::kRetryTask &&
+        task->deaths() <= config_.max_retries) {
+      requeued_.push_front(std::move(task));  // runs again first
+      continue;
+    }
+    std::exception_ptr error = WorkerDiedException(task->call().task_name(), w.pid(), wait_status,
+                                                   task->deaths(), config_);
+    deliveries.push_back(Delivery::Failed(std::move(task), std::move(error)));
+  }
 }
 
 void PoolCore::SetStartCap(int cap) {
@@ -347,7 +370,7 @@ void PoolCore::RemoveWorker(WorkerChannel& w) {
     absl::MutexLock lock(&mu_);
     std::erase_if(live_, [&](const std::pair<pid_t, int>& p) { return p.first == owned->pid(); });
   }
-  if (!owned->exited()) PidfdSignal(owned->pidfd(), SIGKILL);
+  owned->Kill();
   launcher_->Release(owned->process());
 }
 
@@ -378,9 +401,7 @@ void PoolCore::Break(const Breakage& breakage, std::vector<Delivery>& deliveries
 }
 
 void PoolCore::StopWorkers() {
-  for (auto& w : workers_) {
-    if (!w->exited()) PidfdSignal(w->pidfd(), SIGKILL);
-  }
+  for (auto& w : workers_) w->Kill();
   while (!workers_.empty()) RemoveWorker(*workers_.back());
 }
 

@@ -92,6 +92,8 @@ void PoolCore::Submit(std::unique_ptr<PoolTask> task) {
   absl::MutexLock lock(&mu_);
   if (broken_) std::rethrow_exception(BrokenSubmitError(breakage_));
   if (shutdown_) throw ShutdownError();
+  task->CountIn(counters_);
+  counters_->submitted.fetch_add(1, std::memory_order_relaxed);
   pending_.push_back(std::move(task));
   submissions_.fetch_add(1, std::memory_order_release);
   EnsureManagerLocked();
@@ -157,6 +159,73 @@ void PoolCore::Shutdown(bool wait, bool cancel_futures) {
     manager = std::move(manager_);  // one joiner; a second Shutdown finds it gone
   }
   if (manager.joinable()) manager.join();
+}
+
+void PoolCore::JoinManager() {
+  std::thread manager;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!manager_done_ || manager_id_ == std::this_thread::get_id()) return;
+    manager = std::move(manager_);
+  }
+  if (manager.joinable()) manager.join();
+}
+
+bool PoolCore::Shutdown(const ShutdownOptions& options) {
+  if (InForeignProcess()) return true;  // nothing of the parent's is ours to end
+  const absl::Time deadline = absl::Now() + options.timeout.duration();
+  Shutdown(/*wait=*/false, options.cancel_futures);
+  bool ended;
+  {
+    absl::MutexLock lock(&mu_);
+    const bool on_manager = manager_.joinable() && manager_id_ == std::this_thread::get_id();
+    if (!options.wait || on_manager) return TerminatedLocked();
+    ended = mu_.AwaitWithDeadline(absl::Condition(this, &PoolCore::TerminatedLocked), deadline);
+  }
+  if (!ended) {
+    if (options.on_timeout == ShutdownTimeoutAction::kReturn) return false;
+    // End the workers still running calls; the manager fails their futures and ends.
+    SignalWorkers(options.on_timeout == ShutdownTimeoutAction::kKill ? SIGKILL : SIGTERM);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &PoolCore::TerminatedLocked));
+  }
+  JoinManager();
+  return ended;
+}
+
+bool PoolCore::AwaitTermination(absl::Duration timeout) const {
+  if (InForeignProcess()) return true;
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(this, &PoolCore::TerminatedLocked), timeout);
+}
+
+ExecutorStats PoolCore::stats() const {
+  ExecutorStats s;
+  // Outcomes first, then what is left: a call counted done is no longer queued or running.
+  s.completed = counters_->completed.load(std::memory_order_relaxed);
+  s.failed = counters_->failed.load(std::memory_order_relaxed);
+  s.cancelled = counters_->cancelled.load(std::memory_order_relaxed);
+  s.worker_restarts = counters_->worker_restarts.load(std::memory_order_relaxed);
+  s.task_timeouts = counters_->task_timeouts.load(std::memory_order_relaxed);
+  if (InForeignProcess()) {
+    s.submitted = counters_->submitted.load(std::memory_order_relaxed);
+    return s;
+  }
+  {
+    absl::MutexLock rings(&rings_mu_);
+    for (const auto& w : workers_) {
+      if (w->exited() || w->eof()) continue;
+      const bool busy = w->running_a_call();
+      ++s.workers;
+      ++(busy ? s.busy_workers : s.idle_workers);
+      s.queued += static_cast<std::int64_t>(w->load()) - (busy ? 1 : 0);
+    }
+    s.queued += static_cast<std::int64_t>(requeued_.size());
+    absl::MutexLock lock(&mu_);
+    for (const auto& task : pending_) s.queued += task->done() ? 0 : 1;
+  }
+  s.submitted = counters_->submitted.load(std::memory_order_relaxed);
+  return s;
 }
 
 void PoolCore::SignalWorkers(int sig) {

@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
@@ -89,18 +90,40 @@ class RingClaim {
   std::atomic<std::atomic<std::uint64_t>*> cell_{nullptr};
 };
 
+// A pool's outcome counters (ExecutorStats), shared with the futures of the calls it accepted:
+// a future may be cancelled, or outlive the pool.
+struct PoolCounters {
+  std::atomic<std::int64_t> submitted{0};
+  std::atomic<std::int64_t> completed{0};
+  std::atomic<std::int64_t> failed{0};
+  std::atomic<std::int64_t> cancelled{0};
+  std::atomic<std::int64_t> worker_restarts{0};
+  std::atomic<std::int64_t> task_timeouts{0};
+};
+
 // The shared state of a process-pool call's future: a SharedState<R> whose work may start in a
-// worker before the pool knows it (see StateBase::StartedElsewhere).
+// worker before the pool knows it (see StateBase::StartedElsewhere), and whose outcome the
+// pool counts once it accepted the call.
 template <typename R>
 class PoolState final : public SharedState<R> {
  public:
   PoolState() { this->may_start_elsewhere_ = true; }
   RingClaim& claim() { return claim_; }
   absl::Mutex& mutex() { return this->mu_; }
+  // Before the call is queued (no other thread sees the state yet).
+  void CountIn(std::shared_ptr<PoolCounters> counters) { counters_ = std::move(counters); }
 
  private:
   bool StartedElsewhere(bool revoke) override { return claim_.StartedElsewhere(revoke); }
+  void NoteOutcome(bool cancelled) override {
+    if (counters_ == nullptr) return;  // refused by Submit: never counted as submitted
+    std::atomic<std::int64_t>& counter = cancelled                  ? counters_->cancelled
+                                         : this->error_ != nullptr ? counters_->failed
+                                                                   : counters_->completed;
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
   RingClaim claim_;
+  std::shared_ptr<PoolCounters> counters_;
 };
 
 class PoolTask {
@@ -122,11 +145,22 @@ class PoolTask {
   // Done (cancelled, or failed by the pool) already.
   virtual bool done() const = 0;
   virtual AnyFuture future() const = 0;
+  // Submit, as it accepts the call: its outcome counts in `counters`.
+  virtual void CountIn(std::shared_ptr<PoolCounters> counters) = 0;
 
   const TaskCall& call() const { return call_; }
+  // How long the call may run once a worker claimed it (TaskOptions::timeout,
+  // MapOptions::chunk_timeout); InfiniteDuration: as long as it takes.
+  absl::Duration timeout() const { return timeout_; }
+  void set_timeout(absl::Duration timeout) { timeout_ = timeout; }
+  // How many workers died while running it (WorkerDeath::kRetryTask). Manager thread.
+  int deaths() const { return deaths_; }
+  void add_death() { ++deaths_; }
 
  private:
   TaskCall call_;
+  absl::Duration timeout_ = absl::InfiniteDuration();
+  int deaths_ = 0;
 };
 
 // What CallTask and BatchTask share: the state, its reference, and the claim.
@@ -160,6 +194,9 @@ class PoolTaskWith : public PoolTask {
   }
   bool done() const override { return state_->done(); }
   AnyFuture future() const override { return AnyFuture(GetFuture()); }
+  void CountIn(std::shared_ptr<PoolCounters> counters) override {
+    state_->CountIn(std::move(counters));
+  }
 
  protected:
   PoolState<R>* state_;
