@@ -35,7 +35,11 @@
 //     process pool was terminated abruptly while the future was running or pending." plus the
 //     worker's pid and signal or exit code — or why the code cannot be known, e.g. SIGCHLD set
 //     to SIG_IGN), and Submit throws BrokenProcessPool from then on. A failing initializer
-//     breaks the pool the same way.
+//     breaks the pool the same way. That is Options::on_worker_death's default
+//     (WorkerDeath::kBreakPool); kFailTask fails only the dead worker's running call with
+//     cf::WorkerDiedError, kRetryTask runs it again up to max_retries times (worker_death.h).
+//   * SubmitWith(TaskOptions{.timeout}) and MapOptions::chunk_timeout bound how long a call may
+//     run: then it fails with cf::TaskTimeoutError, and its worker is ended and replaced.
 //   * Shutdown(wait, cancel_futures) as ThreadPoolExecutor's; the destructor is Shutdown(true).
 //     Shutdown(wait=true) waits for every queued (unless cancelled) and running call to finish
 //     — as long as the task takes; a task that never returns, or a worker stopped with SIGSTOP
@@ -43,8 +47,9 @@
 //     SIGKILLs one that has not exited 5 s later (an idle worker that is stopped or wedged).
 //     TerminateWorkers()/KillWorkers() (Python 3.14) cancel what is queued and SIGTERM (with
 //     SIGCONT, so stopped workers end too) / SIGKILL every worker; running futures then fail
-//     with BrokenProcessPool, and a worker that ignores SIGTERM is SIGKILLed 5 s later, so the
-//     destructor after them returns promptly.
+//     with BrokenProcessPool, and a worker that ignores SIGTERM is SIGKILLed kill_grace later,
+//     so the destructor after them returns promptly. Shutdown(ShutdownOptions) bounds the wait
+//     and says what to do at its deadline; AwaitTermination waits later; stats() reports.
 //   * Nothing is left behind after Shutdown, the destructor or a broken pool: no child process,
 //     no descriptor, no thread.
 //

@@ -83,6 +83,15 @@ std::string HowItEnded(const absl::StatusOr<int>& wait_status) {
 
 Decision DecideOnExit(const WorkerEnd& end, const PoolConfig& config, std::string* note) {
   Decision d;
+  const bool missing_init = end.wait_status.ok() && WIFEXITED(*end.wait_status) &&
+                            WEXITSTATUS(*end.wait_status) == kMissingInitExitCode;
+  const bool unready = !end.init_error.empty() || !end.said_hello;
+  if (unready && !missing_init && config.on_worker_death != WorkerDeath::kBreakPool &&
+      !end.terminating && end.start_failures + 1 < kMaxStartFailures) {
+    d.verdict = Decision::kSettleCalls;  // maybe bad luck (a kill, a full machine): once more
+    d.start_failure = true;
+    return d;
+  }
   if (!end.init_error.empty()) {
     d.verdict = Decision::kBreakPool;
     d.breakage.detail =

@@ -14,8 +14,8 @@
 //   pipes)
 //     → with other workers alive, the pool goes on with those (a note on stderr says why it has
 //       fewer); with none, the pool breaks with a message that says no worker could start.
-// With WorkerDeath::kFailTask or kRetryTask, a worker that dies after its hello (initializer
-// done) is replaced instead, and only the call it was running fails (or runs again, up to
+// With WorkerDeath::kFailTask or kRetryTask, a worker that dies is replaced instead (one that
+// ended before it was ready, kMaxStartFailures times in a row, still breaks the pool), and only the call it was running fails (or runs again, up to
 // max_retries); a worker the pool ended (a task timeout) is a planned exit; workers ended by
 // TerminateWorkers/KillWorkers or Shutdown's deadline break the pool whatever the policy.
 //
@@ -63,13 +63,19 @@ struct WorkerEnd {
   std::string init_error;           // what its initializer threw, if it did
   bool ended_by_pool = false;       // its call timed out and the pool ended it
   bool terminating = false;         // TerminateWorkers/KillWorkers, Shutdown's kTerminate/kKill
+  int start_failures = 0;           // workers before it that ended unready, in a row
 };
+
+// kFailTask/kRetryTask: how many workers in a row may end before they are ready (no hello, or
+// a failing initializer) before the pool breaks instead of starting another.
+inline constexpr int kMaxStartFailures = 3;
 
 struct Decision {
   // kSettleCalls: the pool goes on (WorkerDeath::kFailTask / kRetryTask); the calls the worker
   // held but had not started run elsewhere, the one it ran fails or runs again.
   enum Verdict { kForget, kBreakPool, kSettleCalls } verdict = kForget;
-  Breakage breakage;  // for kBreakPool
+  Breakage breakage;           // for kBreakPool
+  bool start_failure = false;  // kSettleCalls for a worker that ended before it was ready
 };
 // kForget with a non-empty `note`: the worker could not start (no descriptor left...) while
 // others are alive; its calls never ran (run them elsewhere) and the pool stops growing.

@@ -176,6 +176,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   const std::shared_ptr<PoolCounters> counters_ = std::make_shared<PoolCounters>();
   // Workers that ended while the pool went on: the next starts are restarts. Manager thread.
   int ended_workers_ = 0;
+  // Workers that ended before they were ready, in a row (failure_policy.h). Manager thread.
+  int start_failures_ = 0;
   // Held by the manager while it changes workers_ or the calls they hold (never while user
   // code runs), so that Shutdown(cancel_futures) can find the calls waiting in rings. Taken
   // before mu_, never after.

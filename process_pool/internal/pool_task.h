@@ -48,16 +48,16 @@ using TaskValue = std::conditional_t<std::is_void_v<R>, void, std::decay_t<R>>;
 class RingClaim {
  public:
   // Manager thread, while detached, with the state's mutex held: the call now waits in
-  // `region`'s ring as `seq`.
-  void Attach(std::shared_ptr<SharedRegion> region, std::uint64_t seq) {
-    std::atomic<std::uint64_t>* cell = &region->claim(seq);
-    region_ = std::move(region);
+  // `region`'s ring as `seq`. The region stays mapped while the state may read the cell, that
+  // is while it is pending and attached: the worker's channel holds the region until it has
+  // detached every call it took (TakeCalls, TakeBackUnclaimed, a kSkipped, TakeExpired), and a
+  // result's delivery holds it until the future has its value.
+  void Attach(SharedRegion& region, std::uint64_t seq) {
     seq_ = seq;
-    cell_.store(cell, std::memory_order_release);
+    cell_.store(&region.claim(seq), std::memory_order_release);
   }
   // Manager thread, with the state's mutex held (so that no check is using the cell).
   void Detach() { cell_.store(nullptr, std::memory_order_relaxed); }
-  void ReleaseRegion() { region_.reset(); }
   // With the state's mutex held: whether a worker claimed the call; with revoke, a call not
   // claimed yet is revoked (the worker will skip it). The word says:
   //   ClaimWord(seq, queued)   waiting: not started (revoke: now revoked, the worker skips it)
@@ -85,7 +85,6 @@ class RingClaim {
   }
 
  private:
-  std::shared_ptr<SharedRegion> region_;  // keeps the cell mapped
   std::uint64_t seq_ = 0;
   std::atomic<std::atomic<std::uint64_t>*> cell_{nullptr};
 };
@@ -140,7 +139,8 @@ class PoolTask {
   // Complete the future with an exception (the task's own, or BrokenProcessPool).
   virtual void Fail(std::exception_ptr error) = 0;
   // See the file comment. False: the future is done already (cancelled); drop the call.
-  virtual bool AttachClaim(std::shared_ptr<SharedRegion> region, std::uint64_t seq) = 0;
+  // DetachClaim: a claimed call turns running (Running() keeps saying so).
+  virtual bool AttachClaim(SharedRegion& region, std::uint64_t seq) = 0;
   virtual void DetachClaim() = 0;
   // Done (cancelled, or failed by the pool) already.
   virtual bool done() const = 0;
@@ -177,20 +177,20 @@ class PoolTaskWith : public PoolTask {
   bool Start() override { return state_->SetRunningOrNotifyCancel(); }
   bool Cancel() override { return state_->Cancel(); }
   void Fail(std::exception_ptr error) override { state_->TrySetError(std::move(error)); }
-  bool AttachClaim(std::shared_ptr<SharedRegion> region, std::uint64_t seq) override {
+  bool AttachClaim(SharedRegion& region, std::uint64_t seq) override {
     // Under the state's mutex, so that a Cancel() either came first (and we see it) or sees
     // the claim (and revokes it).
     absl::MutexLock lock(&state_->mutex());
     if (state_->done()) return false;
-    state_->claim().Attach(std::move(region), seq);
+    state_->claim().Attach(region, seq);
     return true;
   }
   void DetachClaim() override {
-    {
-      absl::MutexLock lock(&state_->mutex());
-      state_->claim().Detach();
-    }
-    state_->claim().ReleaseRegion();
+    // A call the worker claimed turns running first, so that it still says so once detached
+    // (its claim word is final by now: the manager revoked or saw it claimed).
+    (void)state_->running();
+    absl::MutexLock lock(&state_->mutex());
+    state_->claim().Detach();
   }
   bool done() const override { return state_->done(); }
   AnyFuture future() const override { return AnyFuture(GetFuture()); }

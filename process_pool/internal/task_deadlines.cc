@@ -54,7 +54,9 @@ absl::Time WorkerChannel::TaskDeadline(absl::Time now, absl::Duration tick) {
 std::unique_ptr<PoolTask> WorkerChannel::TakeExpired(absl::Time now) {
   for (InFlight& call : in_flight_) {
     if (call.started != absl::InfiniteFuture() && call.started + call.task->timeout() <= now) {
-      return TakeCall(call.seq);
+      std::unique_ptr<PoolTask> task = TakeCall(call.seq);
+      task->DetachClaim();  // claimed: it stays running
+      return task;
     }
   }
   return nullptr;

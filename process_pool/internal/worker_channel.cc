@@ -80,7 +80,7 @@ void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
   const std::uint64_t seq = next_seq_++;
   std::atomic<std::uint64_t>& claim = region_->claim(seq);
   claim.store(ClaimWord(seq, kClaimQueued), std::memory_order_release);
-  if (!task->AttachClaim(region_, seq)) {
+  if (!task->AttachClaim(*region_, seq)) {
     claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
     return;  // cancelled while queued: dropped
   }

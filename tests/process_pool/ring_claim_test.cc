@@ -33,7 +33,7 @@ class RingClaimTest : public ::testing::Test {
   std::unique_ptr<CallTask<int>> Queue(std::uint64_t seq) {
     auto task = std::make_unique<CallTask<int>>(TaskCall(&Identity, 7));
     region_->claim(seq).store(ClaimWord(seq, kClaimQueued));
-    EXPECT_TRUE(task->AttachClaim(region_, seq));
+    EXPECT_TRUE(task->AttachClaim(*region_, seq));
     return task;
   }
   void SetWord(std::uint64_t seq, ClaimState state) {
@@ -80,7 +80,7 @@ TEST_F(RingClaimTest, CancelWinsOverTheManagerTakingACallBack) {
   // Handed to another worker later: dropped, since its future is done.
   auto other = SharedRegion::Create();
   ASSERT_TRUE(other.ok());
-  EXPECT_FALSE(task->AttachClaim(*other, 9));
+  EXPECT_FALSE(task->AttachClaim(**other, 9));
 }
 
 TEST_F(RingClaimTest, AReusedSlotMeansTheCallWasClaimedLongAgo) {
