@@ -221,7 +221,8 @@ class ProcessPoolExecutor {
   bool Shutdown(const ShutdownOptions& options);
   // After Shutdown(): blocks until every call has finished and every worker has exited, or
   // `timeout` passes; returns whether they have. Before Shutdown() the pool cannot end: it
-  // waits out the timeout and returns false.
+  // waits out the timeout and returns false. From a done-callback (the manager's thread) it
+  // does not wait.
   bool AwaitTermination(Timeout timeout) const;
   // A snapshot of the pool's workers and counters (cf/core/executor_control.h). Never waits
   // for a running call: callable from done-callbacks and from any thread.

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -196,35 +197,32 @@ bool PoolCore::Shutdown(const ShutdownOptions& options) {
 bool PoolCore::AwaitTermination(absl::Duration timeout) const {
   if (InForeignProcess()) return true;
   absl::MutexLock lock(&mu_);
+  // The manager cannot end while it runs this caller's done-callback: no point waiting.
+  if (manager_.joinable() && manager_id_ == std::this_thread::get_id()) return TerminatedLocked();
   return mu_.AwaitWithTimeout(absl::Condition(this, &PoolCore::TerminatedLocked), timeout);
 }
 
 ExecutorStats PoolCore::stats() const {
   ExecutorStats s;
-  // Outcomes first, then what is left: a call counted done is no longer queued or running.
-  s.completed = counters_->completed.load(std::memory_order_relaxed);
-  s.failed = counters_->failed.load(std::memory_order_relaxed);
-  s.cancelled = counters_->cancelled.load(std::memory_order_relaxed);
+  // Outcomes first, then the workers, then submissions: a call counted ended is no longer
+  // queued or running, and every call not ended is either (queued = the rest), so the snapshot
+  // costs O(workers) whatever the backlog.
+  s.completed = counters_->completed.load(std::memory_order_acquire);
+  s.failed = counters_->failed.load(std::memory_order_acquire);
+  s.cancelled = counters_->cancelled.load(std::memory_order_acquire);
   s.worker_restarts = counters_->worker_restarts.load(std::memory_order_relaxed);
   s.task_timeouts = counters_->task_timeouts.load(std::memory_order_relaxed);
-  if (InForeignProcess()) {
-    s.submitted = counters_->submitted.load(std::memory_order_relaxed);
-    return s;
-  }
-  {
+  if (!InForeignProcess()) {
     absl::MutexLock rings(&rings_mu_);
     for (const auto& w : workers_) {
-      if (w->exited() || w->eof()) continue;
-      const bool busy = w->running_a_call();
+      if (w->exited() || w->eof() || w->ended_by_pool()) continue;
       ++s.workers;
-      ++(busy ? s.busy_workers : s.idle_workers);
-      s.queued += static_cast<std::int64_t>(w->load()) - (busy ? 1 : 0);
+      ++(w->running_a_call() ? s.busy_workers : s.idle_workers);
     }
-    s.queued += static_cast<std::int64_t>(requeued_.size());
-    absl::MutexLock lock(&mu_);
-    for (const auto& task : pending_) s.queued += task->done() ? 0 : 1;
   }
-  s.submitted = counters_->submitted.load(std::memory_order_relaxed);
+  s.submitted = counters_->submitted.load(std::memory_order_acquire);
+  s.queued = std::max<std::int64_t>(
+      0, s.submitted - s.completed - s.failed - s.cancelled - s.busy_workers);
   return s;
 }
 
