@@ -65,7 +65,8 @@ ShutdownOptions StopOptions(bool wait, bool request_stop, absl::Duration timeout
 TEST(ThreadPoolControlTest, RequestStopSignalsRunningTasksThatTakeAToken) {
   ThreadPoolExecutor pool(2);
   Future<bool> stoppable = RunningTaskAwaitingStop(pool);
-  EXPECT_TRUE(pool.Shutdown(StopOptions(/*wait=*/true, /*request_stop=*/true, kBound)));
+  // As the header's example writes it.
+  EXPECT_TRUE(pool.Shutdown({.timeout = kBound, .request_stop = true}));
   EXPECT_TRUE(stoppable.Result(kBound));
   EXPECT_FALSE(stoppable.Cancelled());
 }

@@ -73,7 +73,8 @@ class TaskSink {
     return counts_[outcome].load(std::memory_order_relaxed);
   }
 
-  // A call taking a std::stop_token starts / ends on this sink's worker (worker_pool.cc).
+  // A call taking a std::stop_token starts / ends on this sink's worker
+  // (worker_pool_shutdown.cc).
   // Started signals `source` at once when the pool already asked every call to stop.
   void Started(const std::stop_source& source) noexcept;
   void Ended() noexcept;
@@ -88,7 +89,8 @@ class TaskSink {
   std::stop_source running_ ABSL_GUARDED_BY(mu_){std::nostopstate};
 };
 
-// The sink of the thread that runs or drops tasks now; nullptr elsewhere (worker_pool.cc).
+// The sink of the thread that runs or drops tasks now; nullptr elsewhere
+// (worker_pool_shutdown.cc).
 extern constinit thread_local TaskSink* current_task_sink;
 
 // Installs `sink` as this thread's current_task_sink for its lifetime (restoring the outer
