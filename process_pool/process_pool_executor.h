@@ -213,8 +213,9 @@ class ProcessPoolExecutor {
   // pool finishes them and ends on its own; AwaitTermination waits for that), kTerminate
   // and kKill end their workers as TerminateWorkers()/KillWorkers() do — their futures fail
   // with cf::BrokenProcessPool — and return once the workers are gone (kTerminate: within
-  // kill_grace). request_stop is ignored (a process has no stop token). From a done-callback
-  // (the manager's thread) it does not wait, and returns whether the pool had already ended.
+  // kill_grace). request_stop is ignored (a process has no stop token). With wait=false, or
+  // from a done-callback (the manager's thread), it does not wait and returns whether every
+  // call had already ended (the workers may still be on their way out).
   // The destructor after a Shutdown whose deadline passed with kReturn still waits for the
   // running calls (Shutdown(true)'s meaning): if one may never return, end with kKill or call
   // KillWorkers() before the pool is destroyed.

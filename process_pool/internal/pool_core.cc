@@ -119,39 +119,40 @@ void PoolCore::Wake() {
 
 void PoolCore::Shutdown(bool wait, bool cancel_futures) {
   if (InForeignProcess()) return;
-  std::deque<std::unique_ptr<PoolTask>> cancelled;
+  std::vector<AnyFuture> to_cancel;
   std::thread manager;
   bool join = false;
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
     if (cancel_futures) {
-      // (A call taken back from a worker that could not start may be running already: kept.)
-      std::deque<std::unique_ptr<PoolTask>> kept;
-      for (auto& task : pending_) {
-        if (task->Cancel()) {
-          cancelled.push_back(std::move(task));
-        } else {
-          kept.push_back(std::move(task));
-        }
-      }
-      pending_.swap(kept);
+      to_cancel.reserve(pending_.size());
+      for (const auto& task : pending_) to_cancel.push_back(task->future());
     }
     if (manager_.joinable()) {
       Wake();
       join = wait && manager_id_ != std::this_thread::get_id();
     }
   }
-  cancelled.clear();  // outside the lock: destroying a task may run callbacks
   if (cancel_futures) {
     // And the calls waiting in the workers' rings that no worker has claimed (Cancel()
-    // revokes their claims; the workers skip them). Outside both locks: callbacks run.
-    std::vector<AnyFuture> in_rings;
+    // revokes their claims; the workers skip them).
     {
       absl::MutexLock lock(&rings_mu_);
-      for (const auto& w : workers_) w->CollectRingFutures(in_rings);
+      for (const auto& w : workers_) w->CollectRingFutures(to_cancel);
     }
-    for (const AnyFuture& f : in_rings) f.Cancel();
+    // Outside every lock: a cancellation runs the future's done-callbacks, which may use the
+    // pool (stats(), Submit). (A call taken back from a worker that could not start, or waiting
+    // for a retry, may be running already: Cancel() leaves it.)
+    for (const AnyFuture& f : to_cancel) f.Cancel();
+    // The cancelled calls leave the queue now, not when the manager next dispatches.
+    std::deque<std::unique_ptr<PoolTask>> cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      std::deque<std::unique_ptr<PoolTask>> kept;
+      for (auto& task : pending_) (task->done() ? cancelled : kept).push_back(std::move(task));
+      pending_.swap(kept);
+    }
   }
   if (!join) return;
   {
@@ -180,7 +181,7 @@ bool PoolCore::Shutdown(const ShutdownOptions& options) {
   {
     absl::MutexLock lock(&mu_);
     const bool on_manager = manager_.joinable() && manager_id_ == std::this_thread::get_id();
-    if (!options.wait || on_manager) return TerminatedLocked();
+    if (!options.wait || on_manager) return AllCallsEnded();
     ended = mu_.AwaitWithDeadline(absl::Condition(this, &PoolCore::TerminatedLocked), deadline);
   }
   if (!ended) {
@@ -192,6 +193,13 @@ bool PoolCore::Shutdown(const ShutdownOptions& options) {
   }
   JoinManager();
   return ended;
+}
+
+bool PoolCore::AllCallsEnded() const {
+  const std::int64_t ended = counters_->completed.load(std::memory_order_acquire) +
+                             counters_->failed.load(std::memory_order_acquire) +
+                             counters_->cancelled.load(std::memory_order_acquire);
+  return ended == counters_->submitted.load(std::memory_order_acquire);
 }
 
 bool PoolCore::AwaitTermination(absl::Duration timeout) const {

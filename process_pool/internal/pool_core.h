@@ -116,6 +116,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool TerminatedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return shutdown_ && (manager_done_ || !manager_.joinable());
   }
+  // Every call accepted has ended (completed, failed or cancelled).
+  bool AllCallsEnded() const;
   // Joins the manager once it has ended, unless called on it.
   void JoinManager();
   void EnsureManagerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

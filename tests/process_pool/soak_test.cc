@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -169,12 +170,19 @@ TEST_P(SoakTest, EveryFutureEndsRightAndNothingIsLeftOver) {
     std::atomic<bool> stop{false};
     std::thread chaos([&] {
       std::mt19937 chaos_rng(std::random_device{}());
+      // Kills go to workers alive for a while: one killed before it is ready counts as one that
+      // cannot start, and three of those in a row break the pool by design (worker_death.h);
+      // a sanitizer build's spawned worker takes a few hundred ms to get ready.
+      std::map<pid_t, absl::Time> first_seen;
       while (!stop.load()) {
         absl::SleepFor(absl::Milliseconds(20 + chaos_rng() % 80));
         std::vector<pid_t> pids = pool.worker_pids();
         if (pids.empty()) continue;
+        const absl::Time now = absl::Now();
+        for (pid_t pid : pids) first_seen.emplace(pid, now);
         const pid_t victim = pids[chaos_rng() % pids.size()];
-        if (chaos_rng() % 3 == 0) {
+        const bool ready = now - first_seen[victim] >= absl::Seconds(1);
+        if (!ready || chaos_rng() % 3 == 0) {
           kill(victim, SIGSTOP);
           absl::SleepFor(absl::Milliseconds(chaos_rng() % 50));
           kill(victim, SIGCONT);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -410,6 +411,35 @@ TEST_P(SurvivalTest, StatsAddUpAtRest) {
   EXPECT_EQ(rest.failed, 2);
   EXPECT_EQ(rest.queued, 0);
   EXPECT_EQ(rest.busy_workers, 0);
+}
+
+// Shutdown(cancel_futures) cancels queued calls outside its locks: their done-callbacks may use
+// the pool. (It used to cancel under the submit lock: a callback calling Submit deadlocked.)
+TEST_P(SurvivalTest, CallbacksOfCallsCancelledByShutdownMayUseThePool) {
+  ProcessPoolExecutor pool(Options(1));
+  SocketGate gate;
+  Future<int> blocker = pool.Submit(&SocketGate::Pass, gate.id(), 1);
+  ASSERT_TRUE(gate.AwaitArrivals(1, kBound));
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 3; ++i) queued.push_back(pool.Submit(&Identity, i));
+  std::atomic<int> refused{0};
+  std::atomic<int64_t> cancelled_seen{0};
+  for (Future<int>& f : queued) {
+    f.AddDoneCallback([&](const Future<int>&) {
+      cancelled_seen.store(pool.stats().cancelled);
+      try {
+        pool.Submit(&Identity, 0);
+      } catch (const ShutdownError&) {
+        refused.fetch_add(1);
+      }
+    });
+  }
+  pool.Shutdown(/*wait=*/false, /*cancel_futures=*/true);
+  EXPECT_EQ(refused.load(), 3);
+  EXPECT_GE(cancelled_seen.load(), 1);
+  for (Future<int>& f : queued) EXPECT_TRUE(f.Cancelled());
+  gate.Open();
+  EXPECT_EQ(blocker.Result(kBound), 1);
 }
 
 TEST_P(SurvivalTest, StatsFromADoneCallback) {
