@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,14 @@ void ShutdownDeadline() {
 }
 
 void Stats() {
+  ThreadPoolExecutor threads(2);
+  for (int i = 0; i < 100; ++i) threads.Post([] {});
+  threads.Submit([] { throw std::runtime_error("boom"); });
+  threads.WaitIdle(kBound);
+  const ExecutorStats t = threads.stats();
+  Say("thread pool: %d submitted, %d completed, %d failed; %d threads", t.submitted,
+      t.completed, t.failed, t.workers);
+  Check(t.submitted == 101 && t.completed == 100 && t.failed == 1, "the thread pool's counts");
   ProcessPoolExecutor processes(2);
   std::vector<Future<int>> fs;
   for (int i = 0; i < 20; ++i) fs.push_back(processes.Submit(&Simulate, 5));
@@ -140,7 +149,7 @@ std::vector<Section> SurvivalSections() {
       {"task_timeout", "a call's timeout ends its worker, not the pool", TaskTimeout},
       {"worker_deaths", "what a worker's death means: kFailTask and kRetryTask", WorkerDeaths},
       {"shutdown_deadline", "Shutdown with a deadline, and what to do at it", ShutdownDeadline},
-      {"executor_stats", "a pool's statistics", Stats},
+      {"executor_stats", "statistics of both executors", Stats},
   };
 }
 
