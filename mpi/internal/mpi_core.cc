@@ -1,0 +1,323 @@
+// MpiCore: queueing, shutdown and the manager loop (see mpi_core.h). Spawning and the liveness
+// check are in mpi_spawn.cc.
+#include "cf/mpi/internal/mpi_core.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+#include "cf/mpi/internal/mpi_protocol.h"
+#include "cf/mpi/internal/mpi_runtime.h"
+#include "cf/process_pool/internal/failure_policy.h"
+#include "cf/serialization/exception.h"
+#include "cf/serialization/task.h"
+
+namespace cf::internal {
+namespace {
+
+// Task ids are unique in this process, so a reply can never be taken for another's.
+std::atomic<std::uint64_t> next_task_id{1};
+
+// How long the manager probes for replies before it naps, and its longest nap, while calls
+// are out (a Submit or Shutdown ends a nap at once).
+constexpr absl::Duration kManagerSpin = absl::Microseconds(50);
+constexpr absl::Duration kManagerMaxNap = absl::Microseconds(200);
+
+}  // namespace
+
+void MpiCore::Delivery::Run() {
+  if (error != nullptr) {
+    task->Fail(error);
+    return;
+  }
+  const absl::Span<const char> payload =
+      message.span().subspan(std::min(message.size(), kFrameHeaderSize));
+  if (kind == FrameKind::kResult) {
+    task->Succeed(payload);
+    return;
+  }
+  absl::StatusOr<std::exception_ptr> e = DecodeException(payload);
+  task->Fail(e.ok() ? *e
+                    : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
+                          "the exception of task '", task->call().task_name(),
+                          "' could not be decoded: ", e.status().message()))));
+}
+
+MpiCore::MpiCore(MpiPoolConfig config) : config_(std::move(config)) {}
+
+std::shared_ptr<MpiCore> MpiCore::Start(MpiPoolConfig config) {
+  auto core = std::make_shared<MpiCore>(std::move(config));
+  switch (core->config_.route) {
+    case MpiPoolConfig::kWorld:
+      AcquireWorld();
+      core->world_held_ = true;
+      core->comm_ = MPI_COMM_WORLD;
+      for (int rank = 1; rank <= core->config_.max_workers; ++rank) {
+        core->workers_.push_back(Worker{.info = {.rank = rank}});
+      }
+      break;
+    case MpiPoolConfig::kSpawn:
+      core->SpawnWorkers();  // throws
+      break;
+    case MpiPoolConfig::kLocal:
+      core->workers_.push_back(Worker{.info = {.rank = 0, .pid = 0, .host = "local"}});
+      break;
+  }
+  absl::MutexLock lock(&core->mu_);
+  core->manager_ = std::thread([core] { core->Run(); });
+  core->manager_id_ = core->manager_.get_id();
+  return core;
+}
+
+MpiCore::~MpiCore() {
+  if (world_held_) ReleaseWorld();
+}
+
+std::vector<MpiCore::WorkerInfo> MpiCore::workers() const {
+  std::vector<WorkerInfo> out;
+  for (const Worker& w : workers_) out.push_back(w.info);
+  return out;
+}
+
+void MpiCore::Submit(std::unique_ptr<PoolTask> task) {
+  const TaskCall& call = task->call();
+  if (!call.attachments().empty()) {
+    throw std::invalid_argument(absl::StrCat(
+        "cf::MpiPoolExecutor: task '", call.task_name(),
+        "' has a cf::SharedBuffer argument; shared memory cannot cross MPI ranks (pass the "
+        "bytes as a std::string or std::vector instead)"));
+  }
+  if (call.payload().size() > config_.max_payload_size) {
+    throw SerializationError(OversizeArgumentMessage(call.task_name(), call.payload().size(),
+                                                     config_.max_payload_size));
+  }
+  absl::MutexLock lock(&mu_);
+  if (broken_) {
+    std::rethrow_exception(BrokenSubmitError(Breakage{Breakage::kAbrupt, broken_detail_}));
+  }
+  if (shutdown_) throw ShutdownError("cannot schedule new futures after shutdown");
+  pending_.push_back(std::move(task));
+  ++submissions_;
+}
+
+void MpiCore::Shutdown(bool wait, bool cancel_futures) {
+  std::deque<std::unique_ptr<PoolTask>> cancelled;
+  std::thread manager;
+  {
+    absl::MutexLock lock(&mu_);
+    shutdown_ = true;
+    if (cancel_futures) cancelled.swap(pending_);
+    if (manager_.joinable() && (wait || std::this_thread::get_id() == manager_id_)) {
+      manager = std::move(manager_);
+    }
+  }
+  for (auto& task : cancelled) task->Cancel();  // outside mu_: done-callbacks run here
+  cancelled.clear();
+  if (!manager.joinable()) return;
+  if (std::this_thread::get_id() == manager.get_id()) {
+    manager.detach();  // Shutdown from a done-callback: the manager ends by itself
+  } else {
+    manager.join();
+  }
+}
+
+int MpiCore::FreeSlots() const {
+  int free = 0;
+  for (const Worker& w : workers_) {
+    free += std::max(0, config_.calls_per_worker - static_cast<int>(w.in_flight.size()));
+  }
+  return free;
+}
+
+void MpiCore::Run() {
+  std::shared_ptr<MpiCore> self = shared_from_this();  // lives as long as the manager runs
+  std::vector<Delivery> deliveries;
+  std::deque<std::unique_ptr<PoolTask>> taken;
+  absl::Time idle_since = absl::InfiniteFuture();
+  absl::Duration nap = absl::Microseconds(5);
+  for (;;) {
+    std::uint64_t seen = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (in_flight_ == 0 && pending_.empty()) {
+        if (shutdown_) break;
+        mu_.Await(absl::Condition(
+            +[](MpiCore* c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return c->shutdown_ || !c->pending_.empty();
+            },
+            this));
+        if (pending_.empty()) continue;
+      }
+      const int free = config_.route == MpiPoolConfig::kLocal ? 1 : FreeSlots();
+      for (int i = 0; i < free && !pending_.empty(); ++i) {
+        taken.push_back(std::move(pending_.front()));
+        pending_.pop_front();
+      }
+      seen = submissions_;
+    }
+    bool progress = !taken.empty();
+    if (config_.route == MpiPoolConfig::kLocal) {
+      Dispatch(taken, deliveries);
+    } else {
+      absl::MutexLock mpi(&MpiLock());
+      Dispatch(taken, deliveries);
+      TestSends();
+      progress |= ReceiveReplies(deliveries);
+      if (config_.route == MpiPoolConfig::kSpawn && in_flight_ > 0 &&
+          absl::Now() >= next_liveness_check_) {
+        CheckLiveness(deliveries);
+        next_liveness_check_ = absl::Now() + kLivenessPeriod;
+      }
+    }
+    taken.clear();  // cancelled tasks, dropped
+    for (Delivery& d : deliveries) d.Run();
+    deliveries.clear();
+    if (progress) {
+      idle_since = absl::InfiniteFuture();
+      nap = absl::Microseconds(5);
+      continue;
+    }
+    const absl::Time now = absl::Now();
+    if (idle_since == absl::InfiniteFuture()) idle_since = now;
+    if (now - idle_since < kManagerSpin) continue;
+    // Calls are out and nothing came back for a while: nap, unless work arrives.
+    absl::MutexLock lock(&mu_);
+    struct Args {
+      MpiCore* core;
+      std::uint64_t seen;
+    } args{this, seen};
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](Args* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                               return a->core->submissions_ != a->seen || a->core->shutdown_;
+                             },
+                             &args),
+                         nap);
+    nap = std::min(nap * 2, kManagerMaxNap);
+  }
+  if (config_.route == MpiPoolConfig::kSpawn) {
+    absl::MutexLock mpi(&MpiLock());
+    StopSpawnedWorkers();
+  }
+  if (world_held_) {
+    world_held_ = false;
+    ReleaseWorld();
+  }
+}
+
+void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
+                       std::vector<Delivery>& deliveries) {
+  for (std::unique_ptr<PoolTask>& task : taken) {
+    if (!task->Start()) continue;  // cancelled while queued
+    if (config_.route == MpiPoolConfig::kLocal) {
+      TaskOutcome outcome = RunTaskCall(task->call().payload());
+      Delivery d{.task = std::move(task), .kind = outcome.kind};
+      EncodeMpiFrame(outcome.kind, 0, outcome.payload, &d.message);
+      deliveries.push_back(std::move(d));
+      continue;
+    }
+    Worker* target = &workers_[0];
+    for (Worker& w : workers_) {
+      if (w.in_flight.size() < target->in_flight.size()) target = &w;
+    }
+    const std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
+    Send send{.request = MPI_REQUEST_NULL, .bytes = {}};
+    EncodeMpiFrame(FrameKind::kCall, id, task->call().payload(), &send.bytes);
+    const int rc = MPI_Isend(send.bytes.data(), static_cast<int>(send.bytes.size()), MPI_BYTE,
+                             target->info.rank, kCallTag, comm_, &send.request);
+    if (rc != MPI_SUCCESS) {
+      deliveries.push_back(Delivery{
+          .task = std::move(task),
+          .error = std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
+              "cannot send a call to MPI rank ", target->info.rank, ": ", MpiErrorText(rc))))});
+      continue;
+    }
+    sends_.push_back(std::move(send));
+    target->in_flight.emplace_back(id, std::move(task));
+    ++in_flight_;
+  }
+}
+
+void MpiCore::TestSends() {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < sends_.size(); ++i) {
+    int done = 0;
+    MPI_Test(&sends_[i].request, &done, MPI_STATUS_IGNORE);
+    if (!done) {
+      if (kept != i) sends_[kept] = std::move(sends_[i]);
+      ++kept;
+    }
+  }
+  sends_.resize(kept);
+}
+
+bool MpiCore::ReceiveReplies(std::vector<Delivery>& deliveries) {
+  bool any = false;
+  for (;;) {
+    int flag = 0;
+    MPI_Status probed;
+    MPI_Iprobe(MPI_ANY_SOURCE, kReplyTag, comm_, &flag, &probed);
+    if (!flag) return any;
+    any = true;
+    FrameHeader header;
+    absl::Span<const char> payload;
+    const absl::Status s = ReceiveMpiFrame(comm_, probed, &message_, &header, &payload);
+    Worker* from = nullptr;
+    for (Worker& w : workers_) {
+      if (w.info.rank == probed.MPI_SOURCE) from = &w;
+    }
+    if (!s.ok() || from == nullptr || from->in_flight.empty() ||
+        from->in_flight.front().first != header.task_id ||
+        (header.kind != FrameKind::kResult && header.kind != FrameKind::kException)) {
+      Break(absl::StrCat("MPI rank ", probed.MPI_SOURCE, " broke the protocol: ",
+                         s.ok() ? "an unexpected reply" : s.message()),
+            deliveries);
+      return true;
+    }
+    Delivery d{.task = std::move(from->in_flight.front().second), .kind = header.kind};
+    from->in_flight.pop_front();
+    --in_flight_;
+    d.message = std::move(message_);
+    message_ = ByteBuffer();
+    deliveries.push_back(std::move(d));
+  }
+}
+
+void MpiCore::Break(const std::string& detail, std::vector<Delivery>& deliveries) {
+  std::deque<std::unique_ptr<PoolTask>> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    if (broken_) return;
+    broken_ = true;
+    broken_detail_ = detail;
+    pending.swap(pending_);
+  }
+  const Breakage breakage{Breakage::kAbrupt, detail};
+  for (Worker& w : workers_) {
+    for (auto& [id, task] : w.in_flight) {
+      deliveries.push_back(Delivery{.task = std::move(task), .error = BrokenFutureError(breakage)});
+    }
+    w.in_flight.clear();
+  }
+  in_flight_ = 0;
+  for (auto& task : pending) {
+    deliveries.push_back(Delivery{.task = std::move(task), .error = BrokenFutureError(breakage)});
+  }
+}
+
+}  // namespace cf::internal

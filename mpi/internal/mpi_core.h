@@ -1,0 +1,139 @@
+// cf/mpi/internal/mpi_core.h — the type-erased engine of MpiPoolExecutor.
+//
+// Not part of the public API. The data flow (mpi_pool_executor.h draws it) in short:
+// submitters append PoolTasks (cf/process_pool/internal/pool_task.h: the process pool's
+// CallTask/BatchTask) to pending_; one manager thread per executor takes them, marks each
+// running (a task cancelled while queued is dropped here), sends its TaskCall to the least
+// loaded worker rank as one MPI message (MPI_Isend; up to calls_per_worker per rank), probes
+// for replies (MPI_Iprobe), and completes the futures outside every lock.
+//
+// Workers, by route:
+//   kWorld  ranks 1..N-1 of MPI_COMM_WORLD (SPMD: mpiexec -n N), one executor at a time
+//   kSpawn  max_workers processes MPI_Comm_spawn'ed at construction, over an intercommunicator;
+//           told to exit (kShutdown, then MPI_Comm_disconnect) when the executor ends
+//   kLocal  no worker: a job of one rank; the manager runs each call itself with RunTaskCall
+//           (same encoding, same exception transport), one at a time
+//
+// Failure (kSpawn): Open MPI 4.1 tells the parent nothing when a spawned process dies; it
+// aborts the rest of the spawned job. The manager checks, every kLivenessPeriod while it has
+// calls out, that each worker's pid on this host still exists; one that does not breaks the
+// pool: every pending and running future fails with BrokenProcessPool and Submit throws it.
+// (kWorld: Open MPI's runtime aborts the whole job when a rank dies; see the public header.)
+//
+// Threads: Submit/Shutdown from any thread (mu_); MPI calls only on the manager thread (or the
+// constructor, for spawning), always under MpiLock(); futures complete on the manager thread.
+#ifndef CF_MPI_INTERNAL_MPI_CORE_H_
+#define CF_MPI_INTERNAL_MPI_CORE_H_
+
+#include <mpi.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cf/process_pool/internal/pool_task.h"
+#include "cf/serialization/byte_buffer.h"
+
+namespace cf::internal {
+
+struct MpiPoolConfig {
+  enum Route { kWorld, kSpawn, kLocal };
+  Route route = kWorld;
+  int max_workers = 1;
+  int calls_per_worker = 32;
+  std::uint64_t max_payload_size = 0;
+  std::string worker_binary;             // kSpawn
+  std::vector<std::string> worker_args;  // kSpawn
+  std::string hostfile;                  // kSpawn: MPI_Info "hostfile"
+};
+
+inline constexpr absl::Duration kLivenessPeriod = absl::Milliseconds(50);
+
+class MpiCore : public std::enable_shared_from_this<MpiCore> {
+ public:
+  // Spawns the workers (kSpawn; throws BrokenProcessPool saying why it could not) or takes the
+  // world's ranks (kWorld; blocks while another executor holds them), then starts the manager.
+  static std::shared_ptr<MpiCore> Start(MpiPoolConfig config);
+  explicit MpiCore(MpiPoolConfig config);
+  MpiCore(const MpiCore&) = delete;
+  MpiCore& operator=(const MpiCore&) = delete;
+  ~MpiCore();
+
+  // Queues the task. Throws ShutdownError after Shutdown, BrokenProcessPool once broken,
+  // SerializationError over the payload limit, std::invalid_argument for SharedBuffer args.
+  void Submit(std::unique_ptr<PoolTask> task);
+  void Shutdown(bool wait, bool cancel_futures);
+  int max_workers() const { return static_cast<int>(workers_.size()); }
+  MpiPoolConfig::Route route() const { return config_.route; }
+  // (rank, pid, host) of each worker: kWorld ranks report no pid (0).
+  struct WorkerInfo {
+    int rank = 0;
+    pid_t pid = 0;
+    std::string host{};
+  };
+  std::vector<WorkerInfo> workers() const;
+
+ private:
+  struct Worker {
+    WorkerInfo info{};
+    bool local_host = false;
+    std::deque<std::pair<std::uint64_t, std::unique_ptr<PoolTask>>> in_flight{};
+  };
+  struct Send {
+    MPI_Request request;
+    ByteBuffer bytes;
+  };
+  struct Delivery {
+    std::unique_ptr<PoolTask> task{};
+    FrameKind kind = FrameKind::kResult;
+    ByteBuffer message{};  // the whole frame; payload from kFrameHeaderSize
+    std::exception_ptr error{};
+    void Run();
+  };
+
+  // mpi_spawn.cc
+  void SpawnWorkers();
+  void StopSpawnedWorkers();
+  // Checks each local worker's pid; a dead one breaks the pool.
+  void CheckLiveness(std::vector<Delivery>& deliveries);
+
+  void Run();  // the manager thread
+  void Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken, std::vector<Delivery>& deliveries);
+  bool ReceiveReplies(std::vector<Delivery>& deliveries);
+  void TestSends();
+  void Break(const std::string& detail, std::vector<Delivery>& deliveries);
+  int FreeSlots() const;
+
+  const MpiPoolConfig config_;
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  std::deque<Worker> workers_;  // fixed after Start (a deque: Workers do not move); in-flight lists: manager thread only
+
+  mutable absl::Mutex mu_;
+  std::deque<std::unique_ptr<PoolTask>> pending_ ABSL_GUARDED_BY(mu_);
+  bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  std::string broken_detail_ ABSL_GUARDED_BY(mu_);
+  std::uint64_t submissions_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread manager_ ABSL_GUARDED_BY(mu_);
+  std::thread::id manager_id_;
+  bool world_held_ = false;
+
+  // Manager thread only.
+  std::vector<Send> sends_;
+  std::size_t in_flight_ = 0;
+  ByteBuffer message_;
+  absl::Time next_liveness_check_ = absl::InfinitePast();
+};
+
+}  // namespace cf::internal
+
+#endif  // CF_MPI_INTERNAL_MPI_CORE_H_
