@@ -231,10 +231,15 @@ void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
       deliveries.push_back(std::move(d));
       continue;
     }
-    Worker* target = &workers_[0];
-    for (Worker& w : workers_) {
-      if (w.in_flight.size() < target->in_flight.size()) target = &w;
+    // The least loaded worker; ties go round, so a burst spreads over every rank.
+    const std::size_t n = workers_.size();
+    std::size_t best = next_worker_ % n;
+    for (std::size_t k = 1; k < n; ++k) {
+      const std::size_t i = (next_worker_ + k) % n;
+      if (workers_[i].in_flight.size() < workers_[best].in_flight.size()) best = i;
     }
+    next_worker_ = (best + 1) % n;
+    Worker* target = &workers_[best];
     const std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
     Send send{.request = MPI_REQUEST_NULL, .bytes = {}};
     EncodeMpiFrame(FrameKind::kCall, id, task->call().payload(), &send.bytes);

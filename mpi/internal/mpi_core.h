@@ -130,6 +130,7 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
   // Manager thread only.
   std::vector<Send> sends_;
   std::size_t in_flight_ = 0;
+  std::size_t next_worker_ = 0;
   ByteBuffer message_;
   absl::Time next_liveness_check_ = absl::InfinitePast();
 };

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# run_mpi.sh NP|singleton PROGRAM ARGS... — runs a test program the way its MPI test needs,
+# bounded in time: under `mpirun --oversubscribe -np NP`, or on its own (a singleton that
+# spawns its workers). Only rank 0 runs GoogleTest, so the test's output and its XML
+# ($XML_OUTPUT_FILE, which mpirun passes on with the rest of the environment) are rank 0's.
+#
+# Root: mpirun needs --allow-run-as-root, and a spawning singleton needs
+# OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 (the variables cover both).
+# Oversubscription (more ranks than cores): OMPI_MCA_rmaps_base_oversubscribe=1 covers mpirun
+# and spawn alike. Open MPI's session files go to a private folder under /tmp (its socket
+# paths must stay short; TEST_TMPDIR is too long).
+set -euo pipefail
+np=$1
+program=$2
+shift 2
+export OMPI_MCA_rmaps_base_oversubscribe=1
+if [[ $(id -u) -eq 0 ]]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+session=$(mktemp -d /tmp/cf-mpi.XXXXXX)
+trap 'rm -rf "$session"' EXIT
+export TMPDIR=$session
+limit=${CF_MPI_TEST_LIMIT:-240}
+if [[ $np == singleton ]]; then
+  timeout -k 10 "$limit" "$program" "$@"
+else
+  timeout -k 10 "$limit" mpirun --oversubscribe -np "$np" "$program" "$@"
+fi
