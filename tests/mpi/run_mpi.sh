@@ -20,6 +20,11 @@ fi
 session=$(mktemp -d /tmp/cf-mpi.XXXXXX)
 trap 'rm -rf "$session"' EXIT
 export TMPDIR=$session
+# Under --config=asan, AddressSanitizer checks every rank, but not for leaks: Open MPI 4.1.4
+# leaves about 3,350 blocks (~117 KB) per rank allocated at MPI_Finalize, in frames LeakSanitizer
+# cannot attribute (Open MPI is built without frame pointers, its components are dlopen'ed),
+# so no suppression can single them out. cf's other tests keep leak checking.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 limit=${CF_MPI_TEST_LIMIT:-240}
 if [[ $np == singleton ]]; then
   timeout -k 10 "$limit" "$program" "$@"
