@@ -25,6 +25,10 @@ export TMPDIR=$session
 # cannot attribute (Open MPI is built without frame pointers, its components are dlopen'ed),
 # so no suppression can single them out. cf's other tests keep leak checking.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+# Under --config=tsan, reports inside Open MPI's own code are suppressed (tsan_suppressions.txt
+# says which and why); everything else, cf's code included, is reported as usual.
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}suppressions=$here/tsan_suppressions.txt"
 limit=${CF_MPI_TEST_LIMIT:-240}
 if [[ $np == singleton ]]; then
   timeout -k 10 "$limit" "$program" "$@"
