@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -82,6 +83,10 @@ std::shared_ptr<MpiCore> MpiCore::Start(MpiPoolConfig config) {
   absl::MutexLock lock(&core->mu_);
   core->manager_ = std::thread([core] { core->Run(); });
   core->manager_id_ = core->manager_.get_id();
+  if (core->config_.route == MpiPoolConfig::kSpawn) {
+    core->watchdog_ = std::thread([core] { core->Watch(); });
+    core->watchdog_id_ = core->watchdog_.get_id();
+  }
   return core;
 }
 
@@ -119,30 +124,58 @@ void MpiCore::Submit(std::unique_ptr<PoolTask> task) {
 void MpiCore::Shutdown(bool wait, bool cancel_futures) {
   std::deque<std::unique_ptr<PoolTask>> cancelled;
   std::thread manager;
+  std::thread watchdog;
+  bool manager_done = false;
+  const std::thread::id me = std::this_thread::get_id();
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
     if (cancel_futures) cancelled.swap(pending_);
-    if (manager_.joinable() && (wait || std::this_thread::get_id() == manager_id_)) {
+    if (me == manager_id_ || me == watchdog_id_) {
+      // From a done-callback: the threads end by themselves.
+      if (me == manager_id_ && manager_.joinable()) manager = std::move(manager_);
+      if (me == watchdog_id_ && watchdog_.joinable()) watchdog = std::move(watchdog_);
+    } else if (wait && manager_.joinable()) {
+      // A broken pool's manager may be stuck inside Open MPI for good: wait for it a while.
+      mu_.Await(absl::Condition(
+          +[](MpiCore* c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return c->manager_done_ || c->broken_;
+          },
+          this));
+      mu_.AwaitWithTimeout(absl::Condition(&manager_done_), kStuckManagerGrace);
+      manager_done = manager_done_;
       manager = std::move(manager_);
+      watchdog = std::move(watchdog_);
     }
   }
   for (auto& task : cancelled) task->Cancel();  // outside mu_: done-callbacks run here
   cancelled.clear();
-  if (!manager.joinable()) return;
-  if (std::this_thread::get_id() == manager.get_id()) {
-    manager.detach();  // Shutdown from a done-callback: the manager ends by itself
-  } else {
-    manager.join();
+  if (manager.joinable()) {
+    if (manager.get_id() == me) {
+      manager.detach();
+    } else if (manager_done) {
+      manager.join();
+    } else {
+      std::fputs("cf::MpiPoolExecutor: the pool's manager thread is stuck inside Open MPI after "
+                 "a worker died; leaving it behind\n",
+                 stderr);
+      manager.detach();
+    }
+  }
+  if (watchdog.joinable()) {
+    if (watchdog.get_id() == me) {
+      watchdog.detach();
+    } else {
+      watchdog.join();
+    }
   }
 }
 
 int MpiCore::FreeSlots() const {
-  int free = 0;
-  for (const Worker& w : workers_) {
-    free += std::max(0, config_.calls_per_worker - static_cast<int>(w.in_flight.size()));
-  }
-  return free;
+  const std::size_t capacity =
+      workers_.size() * static_cast<std::size_t>(config_.calls_per_worker);
+  const std::size_t used = in_flight_.load();
+  return used >= capacity ? 0 : static_cast<int>(capacity - used);
 }
 
 void MpiCore::Run() {
@@ -155,7 +188,7 @@ void MpiCore::Run() {
     std::uint64_t seen = 0;
     {
       absl::MutexLock lock(&mu_);
-      if (in_flight_ == 0 && pending_.empty()) {
+      if (in_flight_.load() == 0 && pending_.empty()) {
         if (shutdown_) break;
         mu_.Await(absl::Condition(
             +[](MpiCore* c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
@@ -179,11 +212,6 @@ void MpiCore::Run() {
       Dispatch(taken, deliveries);
       TestSends();
       progress |= ReceiveReplies(deliveries);
-      if (config_.route == MpiPoolConfig::kSpawn && in_flight_ > 0 &&
-          absl::Now() >= next_liveness_check_) {
-        CheckLiveness(deliveries);
-        next_liveness_check_ = absl::Now() + kLivenessPeriod;
-      }
     }
     taken.clear();  // cancelled tasks, dropped
     for (Delivery& d : deliveries) d.Run();
@@ -211,6 +239,10 @@ void MpiCore::Run() {
     nap = std::min(nap * 2, kManagerMaxNap);
   }
   if (config_.route == MpiPoolConfig::kSpawn) {
+    {
+      absl::MutexLock lock(&mu_);
+      releasing_workers_ = true;
+    }
     absl::MutexLock mpi(&MpiLock());
     StopSpawnedWorkers();
   }
@@ -218,6 +250,13 @@ void MpiCore::Run() {
     world_held_ = false;
     ReleaseWorld();
   }
+  absl::MutexLock lock(&mu_);
+  manager_done_ = true;
+}
+
+bool MpiCore::broken() const {
+  absl::MutexLock lock(&mu_);
+  return broken_;
 }
 
 void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
@@ -232,14 +271,18 @@ void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
       continue;
     }
     // The least loaded worker; ties go round, so a burst spreads over every rank.
-    const std::size_t n = workers_.size();
-    std::size_t best = next_worker_ % n;
-    for (std::size_t k = 1; k < n; ++k) {
-      const std::size_t i = (next_worker_ + k) % n;
-      if (workers_[i].in_flight.size() < workers_[best].in_flight.size()) best = i;
+    Worker* target = nullptr;
+    {
+      absl::MutexLock flight(&flight_mu_);
+      const std::size_t n = workers_.size();
+      std::size_t best = next_worker_ % n;
+      for (std::size_t k = 1; k < n; ++k) {
+        const std::size_t i = (next_worker_ + k) % n;
+        if (workers_[i].in_flight.size() < workers_[best].in_flight.size()) best = i;
+      }
+      next_worker_ = (best + 1) % n;
+      target = &workers_[best];
     }
-    next_worker_ = (best + 1) % n;
-    Worker* target = &workers_[best];
     const std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
     Send send{.request = MPI_REQUEST_NULL, .bytes = {}};
     EncodeMpiFrame(FrameKind::kCall, id, task->call().payload(), &send.bytes);
@@ -253,8 +296,15 @@ void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
       continue;
     }
     sends_.push_back(std::move(send));
+    absl::MutexLock flight(&flight_mu_);
+    if (flight_broken_) {  // the watchdog broke the pool meanwhile
+      deliveries.push_back(Delivery{
+          .task = std::move(task),
+          .error = std::make_exception_ptr(BrokenProcessPool("the MPI pool is broken"))});
+      continue;
+    }
     target->in_flight.emplace_back(id, std::move(task));
-    ++in_flight_;
+    in_flight_.fetch_add(1);
   }
 }
 
@@ -286,20 +336,28 @@ bool MpiCore::ReceiveReplies(std::vector<Delivery>& deliveries) {
     for (Worker& w : workers_) {
       if (w.info.rank == probed.MPI_SOURCE) from = &w;
     }
-    if (!s.ok() || from == nullptr || from->in_flight.empty() ||
-        from->in_flight.front().first != header.task_id ||
-        (header.kind != FrameKind::kResult && header.kind != FrameKind::kException)) {
+    bool bad = false;
+    {
+      absl::MutexLock flight(&flight_mu_);
+      if (flight_broken_) continue;  // its task was failed already
+      bad = !s.ok() || from == nullptr || from->in_flight.empty() ||
+            from->in_flight.front().first != header.task_id ||
+            (header.kind != FrameKind::kResult && header.kind != FrameKind::kException);
+      if (!bad) {
+        Delivery d{.task = std::move(from->in_flight.front().second), .kind = header.kind};
+        from->in_flight.pop_front();
+        in_flight_.fetch_sub(1);
+        d.message = std::move(message_);
+        message_ = ByteBuffer();
+        deliveries.push_back(std::move(d));
+      }
+    }
+    if (bad) {
       Break(absl::StrCat("MPI rank ", probed.MPI_SOURCE, " broke the protocol: ",
                          s.ok() ? "an unexpected reply" : s.message()),
             deliveries);
       return true;
     }
-    Delivery d{.task = std::move(from->in_flight.front().second), .kind = header.kind};
-    from->in_flight.pop_front();
-    --in_flight_;
-    d.message = std::move(message_);
-    message_ = ByteBuffer();
-    deliveries.push_back(std::move(d));
   }
 }
 
@@ -313,13 +371,18 @@ void MpiCore::Break(const std::string& detail, std::vector<Delivery>& deliveries
     pending.swap(pending_);
   }
   const Breakage breakage{Breakage::kAbrupt, detail};
-  for (Worker& w : workers_) {
-    for (auto& [id, task] : w.in_flight) {
-      deliveries.push_back(Delivery{.task = std::move(task), .error = BrokenFutureError(breakage)});
+  {
+    absl::MutexLock flight(&flight_mu_);
+    flight_broken_ = true;
+    for (Worker& w : workers_) {
+      for (auto& [id, task] : w.in_flight) {
+        deliveries.push_back(
+            Delivery{.task = std::move(task), .error = BrokenFutureError(breakage)});
+      }
+      w.in_flight.clear();
     }
-    w.in_flight.clear();
+    in_flight_.store(0);
   }
-  in_flight_ = 0;
   for (auto& task : pending) {
     deliveries.push_back(Delivery{.task = std::move(task), .error = BrokenFutureError(breakage)});
   }

@@ -15,13 +15,21 @@
 //           (same encoding, same exception transport), one at a time
 //
 // Failure (kSpawn): Open MPI 4.1 tells the parent nothing when a spawned process dies; it
-// aborts the rest of the spawned job. The manager checks, every kLivenessPeriod while it has
-// calls out, that each worker's pid on this host still exists; one that does not breaks the
-// pool: every pending and running future fails with BrokenProcessPool and Submit throws it.
-// (kWorld: Open MPI's runtime aborts the whole job when a rank dies; see the public header.)
+// aborts the rest of the spawned job. Worse, an MPI call that then makes progress towards the
+// dead peers may spin inside Open MPI and never return (seen: MPI_Test looping in its TCP
+// transport's event loop). So liveness is a watchdog thread's job, and it needs no MPI: every
+// kLivenessPeriod it checks that each worker's pid on this host still exists; when one does
+// not, it breaks the pool itself — takes every in-flight task out of the manager's lists
+// (flight_mu_) and every pending one (mu_) and fails them with BrokenProcessPool — so no
+// future waits on a manager that may be stuck inside Open MPI. Shutdown then waits for such
+// a manager at most kStuckManagerGrace and leaves it behind (its thread spins until exit; the
+// exit handler skips MPI_Finalize). (kWorld: Open MPI's runtime aborts the whole job when a
+// rank dies; see the public header.)
 //
 // Threads: Submit/Shutdown from any thread (mu_); MPI calls only on the manager thread (or the
-// constructor, for spawning), always under MpiLock(); futures complete on the manager thread.
+// constructor, for spawning), always under MpiLock(); futures complete on the manager thread,
+// or on the watchdog when it breaks the pool. Lock order: MpiLock, then flight_mu_; mu_ is
+// never held with flight_mu_.
 #ifndef CF_MPI_INTERNAL_MPI_CORE_H_
 #define CF_MPI_INTERNAL_MPI_CORE_H_
 
@@ -57,6 +65,7 @@ struct MpiPoolConfig {
 };
 
 inline constexpr absl::Duration kLivenessPeriod = absl::Milliseconds(50);
+inline constexpr absl::Duration kStuckManagerGrace = absl::Seconds(2);
 
 class MpiCore : public std::enable_shared_from_this<MpiCore> {
  public:
@@ -103,19 +112,26 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
   // mpi_spawn.cc
   void SpawnWorkers();
   void StopSpawnedWorkers();
-  // Checks each local worker's pid; a dead one breaks the pool.
-  void CheckLiveness(std::vector<Delivery>& deliveries);
+  // The watchdog thread: checks each local worker's pid; a dead one breaks the pool.
+  void Watch();
 
   void Run();  // the manager thread
   void Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken, std::vector<Delivery>& deliveries);
   bool ReceiveReplies(std::vector<Delivery>& deliveries);
   void TestSends();
+  // Marks the pool broken and moves every pending and in-flight task into deliveries, failed.
+  // Any thread; takes mu_ and flight_mu_ (not together).
   void Break(const std::string& detail, std::vector<Delivery>& deliveries);
+  bool broken() const;
   int FreeSlots() const;
 
   const MpiPoolConfig config_;
   MPI_Comm comm_ = MPI_COMM_NULL;
-  std::deque<Worker> workers_;  // fixed after Start (a deque: Workers do not move); in-flight lists: manager thread only
+  // Fixed after Start (a deque: Workers do not move); their in-flight lists under flight_mu_.
+  std::deque<Worker> workers_;
+  mutable absl::Mutex flight_mu_;
+  std::atomic<std::size_t> in_flight_{0};  // written under flight_mu_
+  bool flight_broken_ ABSL_GUARDED_BY(flight_mu_) = false;
 
   mutable absl::Mutex mu_;
   std::deque<std::unique_ptr<PoolTask>> pending_ ABSL_GUARDED_BY(mu_);
@@ -125,14 +141,17 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
   std::uint64_t submissions_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread manager_ ABSL_GUARDED_BY(mu_);
   std::thread::id manager_id_;
+  std::thread watchdog_ ABSL_GUARDED_BY(mu_);
+  std::thread::id watchdog_id_;
+  bool manager_done_ ABSL_GUARDED_BY(mu_) = false;
+  // Set before the manager tells the spawned workers to exit: their ends are expected then.
+  bool releasing_workers_ ABSL_GUARDED_BY(mu_) = false;
   bool world_held_ = false;
 
   // Manager thread only.
   std::vector<Send> sends_;
-  std::size_t in_flight_ = 0;
   std::size_t next_worker_ = 0;
   ByteBuffer message_;
-  absl::Time next_liveness_check_ = absl::InfinitePast();
 };
 
 }  // namespace cf::internal

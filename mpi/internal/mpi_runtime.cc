@@ -16,6 +16,7 @@ namespace cf::internal {
 namespace {
 
 std::atomic<bool> ready{false};
+std::atomic<bool> damaged{false};
 int world_size = 1;
 int world_rank = 0;
 
@@ -24,16 +25,21 @@ bool world_busy ABSL_GUARDED_BY(world_mu) = false;
 
 // atexit on the main rank: every world worker leaves its loop, then MPI ends here.
 void FinalizeMpiPool() {
-  absl::MutexLock lock(&MpiLock());
+  // After a spawned job died, or with a manager thread stuck inside Open MPI (holding the
+  // lock), finalising could wait forever: the process ends without it.
+  if (damaged.load()) return;
+  if (!MpiLock().LockWhenWithTimeout(absl::Condition::kTrue, absl::Seconds(5))) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (finalized) return;
-  ByteBuffer scratch;
-  for (int rank = 1; rank < world_size; ++rank) {
-    SendMpiFrame(MPI_COMM_WORLD, rank, kCallTag, FrameKind::kShutdown, 0, {}, &scratch)
-        .IgnoreError();
+  if (!finalized) {
+    ByteBuffer scratch;
+    for (int rank = 1; rank < world_size; ++rank) {
+      SendMpiFrame(MPI_COMM_WORLD, rank, kCallTag, FrameKind::kShutdown, 0, {}, &scratch)
+          .IgnoreError();
+    }
+    MPI_Finalize();
   }
-  MPI_Finalize();
+  MpiLock().Unlock();
 }
 
 [[noreturn]] void ServeAndExit(MPI_Comm comm, bool spawned) {
@@ -49,6 +55,8 @@ absl::Mutex& MpiLock() {
   static absl::Mutex mu(absl::kConstInit);
   return mu;
 }
+
+void MarkMpiDamaged() { damaged.store(true); }
 
 bool MpiPoolReady() { return ready.load(std::memory_order_acquire); }
 int MpiWorldSize() { return world_size; }

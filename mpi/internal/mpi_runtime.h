@@ -37,6 +37,10 @@ int MpiWorldRank();
 void AcquireWorld();
 void ReleaseWorld();
 
+// A spawned job died under an executor: Open MPI calls may never return now, so the exit
+// handler skips MPI_Finalize.
+void MarkMpiDamaged();
+
 // Runs InitMpiPool's role decision; returns only on the main rank.
 void InitMpiRuntime(int* argc, char*** argv);
 

@@ -40,12 +40,6 @@ std::string ThisHost() {
   return host;
 }
 
-// Sends whose peers died may never complete: their buffers are parked here for good.
-std::vector<std::unique_ptr<ByteBuffer>>& Graveyard() {
-  static auto* parked = new std::vector<std::unique_ptr<ByteBuffer>>();
-  return *parked;
-}
-
 [[noreturn]] void SpawnFailed(const std::string& why) {
   throw BrokenProcessPool(absl::StrCat("cf::MpiPoolExecutor could not spawn its workers: ", why));
 }
@@ -116,48 +110,51 @@ void MpiCore::SpawnWorkers() {
   }
 }
 
-void MpiCore::CheckLiveness(std::vector<Delivery>& deliveries) {
-  for (const Worker& w : workers_) {
-    if (!w.local_host || w.info.pid <= 0) continue;
-    if (kill(w.info.pid, 0) == 0 || errno != ESRCH) continue;
-    Break(absl::StrCat("MPI worker rank ", w.info.rank, ", pid ", w.info.pid, " on ", w.info.host,
-                       ", ended while the pool had work; Open MPI ends the other spawned workers "
-                       "with it"),
-          deliveries);
-    return;
+void MpiCore::Watch() {
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](MpiCore* c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return c->releasing_workers_ || c->broken_;
+                               },
+                               this),
+                           kLivenessPeriod);
+      if (releasing_workers_ || broken_) return;
+    }
+    for (const Worker& w : workers_) {
+      if (!w.local_host || w.info.pid <= 0) continue;
+      if (kill(w.info.pid, 0) == 0 || errno != ESRCH) continue;
+      MarkMpiDamaged();
+      std::vector<Delivery> deliveries;
+      Break(absl::StrCat("MPI worker rank ", w.info.rank, ", pid ", w.info.pid, " on ",
+                         w.info.host, ", ended; Open MPI ends the other spawned workers with it"),
+            deliveries);
+      for (Delivery& d : deliveries) d.Run();
+      return;
+    }
   }
 }
 
 void MpiCore::StopSpawnedWorkers() {
   if (comm_ == MPI_COMM_NULL) return;
-  bool broken = false;
-  {
-    absl::MutexLock lock(&mu_);
-    broken = broken_;
+  // A broken pool's workers are gone, and MPI calls towards them may never return: leave the
+  // communicator and the unfinished sends as they are (the process ends without
+  // MPI_Finalize, see MarkMpiDamaged).
+  if (broken()) {
+    static auto* parked = new std::vector<ByteBuffer>();  // MPI may still read them
+    for (Send& send : sends_) parked->push_back(std::move(send.bytes));
+    sends_.clear();
+    return;
   }
-  if (!broken) {
-    ByteBuffer scratch;
-    for (const Worker& w : workers_) {
-      if (!SendMpiFrame(comm_, w.info.rank, kCallTag, FrameKind::kShutdown, 0, {}, &scratch).ok()) {
-        broken = true;
-      }
-    }
+  ByteBuffer scratch;
+  for (const Worker& w : workers_) {
+    SendMpiFrame(comm_, w.info.rank, kCallTag, FrameKind::kShutdown, 0, {}, &scratch)
+        .IgnoreError();
   }
-  for (Send& send : sends_) {
-    int done = 0;
-    MPI_Test(&send.request, &done, MPI_STATUS_IGNORE);
-    if (!done) {
-      MPI_Cancel(&send.request);
-      MPI_Request_free(&send.request);
-      Graveyard().push_back(std::make_unique<ByteBuffer>(std::move(send.bytes)));
-    }
-  }
+  for (Send& send : sends_) MPI_Wait(&send.request, MPI_STATUS_IGNORE);
   sends_.clear();
-  if (broken) {
-    MPI_Comm_free(&comm_);  // the workers are gone: nobody to disconnect from
-  } else {
-    MPI_Comm_disconnect(&comm_);
-  }
+  MPI_Comm_disconnect(&comm_);
   comm_ = MPI_COMM_NULL;
 }
 

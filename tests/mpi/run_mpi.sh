@@ -8,7 +8,7 @@
 # OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 (the variables cover both).
 # Oversubscription (more ranks than cores): OMPI_MCA_rmaps_base_oversubscribe=1 covers mpirun
 # and spawn alike. Open MPI's session files go to a private folder under /tmp (its socket
-# paths must stay short; TEST_TMPDIR is too long).
+# paths must stay short; TEST_TMPDIR is too long), and so do its shared-memory files (below).
 set -euo pipefail
 np=$1
 program=$2
@@ -20,6 +20,12 @@ fi
 session=$(mktemp -d /tmp/cf-mpi.XXXXXX)
 trap 'rm -rf "$session"' EXIT
 export TMPDIR=$session
+# Bazel's sandbox gives each test its own pid namespace, so concurrent tests' mpirun (or
+# singleton) processes have the same small pids, hence the same Open MPI job ids, hence the same
+# shared-memory file names in /dev/shm: two tests then talk into each other's segments and hang.
+# Their shared-memory files go to the private folder too.
+export OMPI_MCA_btl_vader_backing_directory=$session
+export OMPI_MCA_shmem_mmap_backing_file_base_dir=$session
 # Under --config=asan, AddressSanitizer checks every rank, but not for leaks: Open MPI 4.1.4
 # leaves about 3,350 blocks (~117 KB) per rank allocated at MPI_Finalize, in frames LeakSanitizer
 # cannot attribute (Open MPI is built without frame pointers, its components are dlopen'ed),
