@@ -59,13 +59,17 @@
 //           because no process is left waiting. Failing only the futures would need MPI to
 //           report the death, which Open MPI 4.1 does not do.
 //   kSpawn: Open MPI aborts the spawned job (all its workers) but the parent lives on and is
-//           told nothing. The manager therefore checks, every 50 ms while calls are out, that
-//           each worker's pid still exists (workers on this host; they report pid and host in
-//           their hello): a dead one breaks the executor — every pending and running future
-//           fails with cf::BrokenProcessPool ("A process in the process pool was terminated
-//           abruptly ..." naming the rank, pid and host) and Submit throws it, as
-//           ProcessPoolExecutor does. Spawned workers on other hosts (Options::hostfile) are
-//           not checked: there, a worker's death leaves its calls pending.
+//           told nothing — and an MPI call that then makes progress towards the dead workers
+//           may spin inside Open MPI and never return (seen with 4.1.4's TCP transport). So a
+//           watchdog thread, which makes no MPI call, checks every 50 ms that each worker's pid
+//           still exists (workers report pid and host in their hello): when one is gone it
+//           breaks the executor — every pending and running future fails with
+//           cf::BrokenProcessPool ("A process in the process pool was terminated abruptly ..."
+//           naming the rank, pid and host) and Submit throws it, as ProcessPoolExecutor does.
+//           Shutdown then waits for a manager stuck in Open MPI at most 2 s and leaves it
+//           behind (saying so on stderr), and the exit handler skips MPI_Finalize. Spawned
+//           workers on other hosts (Options::hostfile) cannot be checked this way: there, a
+//           worker's death leaves its calls pending (use the kWorld route across hosts).
 //
 // Limits: tasks are CF_TASK free functions; cf::SharedBuffer arguments are refused at Submit
 // (std::invalid_argument: shared memory does not cross hosts) and results holding one fail
@@ -78,7 +82,8 @@
 // program may run several executors, but must not make MPI calls of its own concurrently with
 // them (take no MPI calls outside main()'s thread while an executor lives). Submit
 // happens-before the call runs on its rank; everything the call did happens-before its future
-// completes on rank 0. Done-callbacks run on the executor's manager thread.
+// completes on rank 0. Done-callbacks run on the executor's manager thread (on the watchdog's
+// when it breaks the executor).
 #ifndef CF_MPI_MPI_POOL_EXECUTOR_H_
 #define CF_MPI_MPI_POOL_EXECUTOR_H_
 
