@@ -38,7 +38,7 @@ std::atomic<std::uint64_t> next_task_id{1};
 // How long the manager probes for replies before it naps, and its longest nap, while calls
 // are out (a Submit or Shutdown ends a nap at once).
 constexpr absl::Duration kManagerSpin = absl::Microseconds(50);
-constexpr absl::Duration kManagerMaxNap = absl::Microseconds(200);
+constexpr absl::Duration kManagerMaxNap = absl::Microseconds(500);
 
 }  // namespace
 
@@ -186,6 +186,7 @@ void MpiCore::Run() {
   absl::Duration nap = absl::Microseconds(5);
   for (;;) {
     std::uint64_t seen = 0;
+    bool seen_shutdown = false;
     {
       absl::MutexLock lock(&mu_);
       if (in_flight_.load() == 0 && pending_.empty()) {
@@ -203,6 +204,7 @@ void MpiCore::Run() {
         pending_.pop_front();
       }
       seen = submissions_;
+      seen_shutdown = shutdown_;
     }
     bool progress = !taken.empty();
     if (config_.route == MpiPoolConfig::kLocal) {
@@ -229,10 +231,12 @@ void MpiCore::Run() {
     struct Args {
       MpiCore* core;
       std::uint64_t seen;
-    } args{this, seen};
+      bool seen_shutdown;
+    } args{this, seen, seen_shutdown};
     mu_.AwaitWithTimeout(absl::Condition(
                              +[](Args* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                               return a->core->submissions_ != a->seen || a->core->shutdown_;
+                               return a->core->submissions_ != a->seen ||
+                                      a->core->shutdown_ != a->seen_shutdown;
                              },
                              &args),
                          nap);
