@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <cstdint>
 #include <numeric>
 #include <set>
@@ -237,6 +239,17 @@ TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
     while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
     EXPECT_TRUE(Gone(pid)) << pid;
   }
+}
+
+TEST(SpawnTest, AWorkerBinary) {
+  const char* worker = std::getenv("CF_MPI_WORKER");
+  ASSERT_NE(worker, nullptr) << "run by //tests/mpi:mpi_spawn_test";
+  char resolved[PATH_MAX];
+  ASSERT_NE(realpath(worker, resolved), nullptr) << worker;
+  MpiPoolExecutor pool(
+      {.max_workers = 2, .workers = MpiWorkers::kSpawn, .worker_binary = resolved});
+  EXPECT_EQ(pool.worker_pids().size(), 2u);
+  CheckBasics(pool);
 }
 
 TEST(SpawnTest, AKilledWorkerFailsThePendingFutures) {
