@@ -92,6 +92,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -162,9 +163,40 @@ class MpiPoolExecutor {
   // inputs; timeout and buffersize as cf/core/executor.h describes.
   template <typename R, typename... P, typename Range>
   MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), Range&& inputs, MapOptions options = {}) {
+    return MapRanges(fn, options, std::forward<Range>(inputs));
+  }
+  // Python's map(fn, a, b, ...): fn(a[i], b[i], ...), ending with the shortest range; options,
+  // if any, last (as ProcessPoolExecutor::Map).
+  template <typename R, typename... P, typename R1, typename R2, typename... More>
+    requires internal::kSeveralMapRanges<R1, R2, More...>
+  MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), R1&& a, R2&& b, More&&... more) {
+    return internal::CallWithMapArgs(
+        [&](const MapOptions& options, auto&&... ranges) {
+          return MapRanges(fn, options, std::forward<decltype(ranges)>(ranges)...);
+        },
+        std::forward<R1>(a), std::forward<R2>(b), std::forward<More>(more)...);
+  }
+  template <typename R, typename... P, typename R1, typename R2>
+    requires std::ranges::input_range<R1> && std::ranges::input_range<R2>
+  MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), R1&& a, R2&& b, MapOptions options) {
+    return MapRanges(fn, options, std::forward<R1>(a), std::forward<R2>(b));
+  }
+
+  // Python's shutdown(wait, cancel_futures). Idempotent.
+  void Shutdown(bool wait = true, bool cancel_futures = false);
+  int max_workers() const;
+  // The route in use (kAuto resolved; a job of one rank under kWorld reports kWorld).
+  MpiWorkers workers() const;
+  // kSpawn: the workers' pids (on their hosts); kWorld: empty.
+  std::vector<pid_t> worker_pids() const;
+
+ private:
+  template <typename R, typename... P, typename... Ranges>
+  MapResults<internal::TaskValue<R>> MapRanges(R (*fn)(P...), const MapOptions& options,
+                                               Ranges&&... inputs) {
     using V = internal::TaskValue<R>;
     using Fn = R (*)(P...);
-    using Item = internal::MapItemOf<Range>;
+    using Item = internal::MapItemOf<Ranges...>;
     ValidateMapOptions(options);
     TaskBatch<Fn> probe(fn);  // std::invalid_argument now if fn is not registered
     (void)probe;
@@ -182,18 +214,8 @@ class MpiPoolExecutor {
           SubmitTo(*core, std::move(task));
           return future;
         },
-        std::forward<Range>(inputs));
+        std::forward<Ranges>(inputs)...);
   }
-
-  // Python's shutdown(wait, cancel_futures). Idempotent.
-  void Shutdown(bool wait = true, bool cancel_futures = false);
-  int max_workers() const;
-  // The route in use (kAuto resolved; a job of one rank under kWorld reports kWorld).
-  MpiWorkers workers() const;
-  // kSpawn: the workers' pids (on their hosts); kWorld: empty.
-  std::vector<pid_t> worker_pids() const;
-
- private:
   void SubmitTask(std::unique_ptr<internal::PoolTask> task);
   static void SubmitTo(internal::MpiCore& core, std::unique_ptr<internal::PoolTask> task);
   std::shared_ptr<internal::MpiCore> core_;

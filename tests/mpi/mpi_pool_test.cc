@@ -104,6 +104,13 @@ TEST(WorldTest, MapKeepsOrderWithBigChunksAndBuffersize) {
   std::vector<int> odd;
   for (int v : pool.Map(&Square, Iota(10), {.timeout = kBound, .chunksize = 3})) odd.push_back(v);
   EXPECT_EQ(odd, (std::vector<int>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81}));
+  // Python's map(fn, a, b): zipped, up to the shortest.
+  std::vector<int> products;
+  for (int v : pool.Map(&mpi_test::Mul, Iota(5), std::vector<int>{10, 20, 30},
+                        MapOptions{.timeout = kBound})) {
+    products.push_back(v);
+  }
+  EXPECT_EQ(products, (std::vector<int>{0, 20, 60}));
 }
 
 TEST(WorldTest, MapTimeoutThrowsAndCancelsTheRest) {

@@ -33,6 +33,7 @@ int KillSelf(int x) {
   return x;
 }
 std::string Echo(std::string s) { return s; }
+int Mul(int a, int b) { return a * b; }
 int NotRegistered(int x) { return x; }
 
 }  // namespace cf::mpi_test
@@ -45,3 +46,4 @@ CF_TASK(cf::mpi_test::ThrowOutOfRange);
 CF_TASK(cf::mpi_test::ThrowUnregistered);
 CF_TASK(cf::mpi_test::KillSelf);
 CF_TASK(cf::mpi_test::Echo);
+CF_TASK(cf::mpi_test::Mul);

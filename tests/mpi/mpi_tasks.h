@@ -16,6 +16,7 @@ int ThrowOutOfRange(int x);         // throws std::out_of_range("x=<x>")
 int ThrowUnregistered(int x);       // throws a type nobody registered: cf::RemoteError
 int KillSelf(int x);                // raise(SIGKILL) in the worker
 std::string Echo(std::string s);
+int Mul(int a, int b);
 int NotRegistered(int x);           // no CF_TASK
 
 }  // namespace cf::mpi_test
