@@ -45,11 +45,12 @@
 //           OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 in the environment;
 //           the message says so). Shutdown tells them to exit and disconnects.
 //
-// A future's states: pending while queued on rank 0 (Cancel() works and the call is never
+// State machine of a future: pending while queued on rank 0 (Cancel() works and the call is never
 // sent), running once sent to a rank (Cancel() then returns false), then finished with the
 // result or exception — or cancelled. Shutdown(wait, cancel_futures) as ProcessPoolExecutor's:
 // wait=true returns once every queued (unless cancelled) and running call has finished and
-// the executor's workers are released (kSpawn: have exited). Submit after it throws
+// the executor's workers are released (kWorld: free for the next executor; kSpawn: told to
+// exit and disconnected — they finalise and exit right after). Submit after it throws
 // cf::ShutdownError. The destructor is Shutdown(true).
 //
 // A worker rank that dies — which we chose, and why:
