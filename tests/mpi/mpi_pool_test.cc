@@ -211,7 +211,7 @@ TEST(OneRankTest, CallsRunLocally) {
   CheckBasics(local);
 }
 
-// Run only by killed_rank_test, under mpirun: a worker rank dies; Open MPI aborts the job.
+// Run only by mpi_job_test, under mpirun: a worker rank dies; Open MPI aborts the job.
 TEST(WorldKillTest, AKilledRankAbortsTheJob) {
   MpiPoolExecutor pool;
   auto slow = pool.Submit(&SleepMs, 30000);

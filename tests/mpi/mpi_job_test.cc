@@ -11,7 +11,18 @@
 
 namespace {
 
-TEST(KilledRankTest, OpenMpiAbortsTheJobAndSaysWhichRank) {
+TEST(MpiJobTest, EveryRankExitsCleanlyWhenRankZeroEnds) {
+  const absl::Time start = absl::Now();
+  const cf::testing::MpiRun run = cf::testing::RunUnderMpi(
+      "3", cf::testing::DataPath("CF_MPI_POOL_TEST"),
+      "--gtest_filter=WorldTest.ExecutorsTakeTurnsOnTheRanks", /*limit_seconds=*/60);
+  // mpirun exits 0 only when every rank exited 0, after MPI_Finalize.
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("[  PASSED  ] 1 test"), std::string::npos) << run.output;
+  EXPECT_LT(absl::Now() - start, absl::Seconds(60));
+}
+
+TEST(MpiJobTest, AKilledRankMakesOpenMpiAbortTheJobSayingWhich) {
   const absl::Time start = absl::Now();
   const cf::testing::MpiRun run =
       cf::testing::RunUnderMpi("3", cf::testing::DataPath("CF_MPI_POOL_TEST"),
