@@ -22,7 +22,8 @@
 //                   take one) when Shutdown is called; queued ones are cancelled or run as
 //                   cancel_futures says. The process pool ignores it.
 // Shutdown(options) returns true when every call had finished (and, with wait, every worker
-// had ended) by the deadline; with wait=false, whether that was already so. Both executors also
+// had ended) by the deadline; with wait=false, whether every call had already finished (the
+// workers may still be leaving). Both executors also
 // have AwaitTermination(timeout): the wait of a Shutdown that did not wait, same result.
 //
 // ExecutorStats: a snapshot, taken without blocking on running tasks (callable from tasks and

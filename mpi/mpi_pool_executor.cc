@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "cf/mpi/internal/mpi_core.h"
 #include "cf/mpi/internal/mpi_protocol.h"
 #include "cf/mpi/internal/mpi_runtime.h"
@@ -106,6 +107,14 @@ std::vector<pid_t> MpiPoolExecutor::worker_pids() const {
     if (w.pid > 0) pids.push_back(w.pid);
   }
   return pids;
+}
+
+void MpiPoolExecutor::RejectChunkTimeout(const MapOptions& options) {
+  if (options.chunk_timeout.duration() != absl::InfiniteDuration()) {
+    throw std::invalid_argument(
+        "MapOptions::chunk_timeout is not supported by cf::MpiPoolExecutor: a call running on "
+        "another MPI rank cannot be stopped");
+  }
 }
 
 void MpiPoolExecutor::SubmitTask(std::unique_ptr<internal::PoolTask> task) {

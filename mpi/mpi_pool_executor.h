@@ -161,7 +161,8 @@ class MpiPoolExecutor {
   }
 
   // Python's map(): results in input order, one MPI message per chunk of options.chunksize
-  // inputs; timeout and buffersize as cf/core/executor.h describes.
+  // inputs; timeout and buffersize as cf/core/executor.h describes. MapOptions::chunk_timeout
+  // is not supported (std::invalid_argument): a call on another rank cannot be stopped.
   template <typename R, typename... P, typename Range>
   MapResults<internal::TaskValue<R>> Map(R (*fn)(P...), Range&& inputs, MapOptions options = {}) {
     return MapRanges(fn, options, std::forward<Range>(inputs));
@@ -199,6 +200,7 @@ class MpiPoolExecutor {
     using Fn = R (*)(P...);
     using Item = internal::MapItemOf<Ranges...>;
     ValidateMapOptions(options);
+    RejectChunkTimeout(options);
     TaskBatch<Fn> probe(fn);  // std::invalid_argument now if fn is not registered
     (void)probe;
     std::weak_ptr<internal::MpiCore> weak = core_;
@@ -217,6 +219,8 @@ class MpiPoolExecutor {
         },
         std::forward<Ranges>(inputs)...);
   }
+  // std::invalid_argument: MapOptions::chunk_timeout needs a worker that can be killed.
+  static void RejectChunkTimeout(const MapOptions& options);
   void SubmitTask(std::unique_ptr<internal::PoolTask> task);
   static void SubmitTo(internal::MpiCore& core, std::unique_ptr<internal::PoolTask> task);
   std::shared_ptr<internal::MpiCore> core_;

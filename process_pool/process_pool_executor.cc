@@ -87,6 +87,13 @@ internal::PoolConfig ProcessPoolExecutor::MakeConfig(Options options) {
     config.start_method =
         init_process_pool_called.load() ? StartMethod::kForkServer : StartMethod::kFork;
   }
+  if (options.max_retries < 0) throw std::invalid_argument("max_retries must be >= 0");
+  if (options.kill_grace <= absl::ZeroDuration()) {
+    throw std::invalid_argument("kill_grace must be greater than 0");
+  }
+  config.on_worker_death = options.on_worker_death;
+  config.max_retries = options.max_retries;
+  config.kill_grace = options.kill_grace;
   config.max_tasks_per_child = options.max_tasks_per_child;
   config.initializer = std::move(options.initializer);
   config.worker_binary = std::move(options.worker_binary);
@@ -122,6 +129,25 @@ ProcessPoolExecutor::~ProcessPoolExecutor() {
 
 void ProcessPoolExecutor::Shutdown(bool wait, bool cancel_futures) {
   core_->Shutdown(wait, cancel_futures);
+}
+
+bool ProcessPoolExecutor::Shutdown(const ShutdownOptions& options) {
+  return core_->Shutdown(options);
+}
+
+bool ProcessPoolExecutor::AwaitTermination(Timeout timeout) const {
+  return core_->AwaitTermination(timeout);
+}
+
+ExecutorStats ProcessPoolExecutor::stats() const { return core_->stats(); }
+
+absl::Duration ProcessPoolExecutor::CheckedTimeout(Timeout timeout, const char* what) {
+  if (timeout.duration() <= absl::ZeroDuration()) {
+    throw std::invalid_argument(absl::StrCat(
+        what, " must be greater than 0 (absl::InfiniteDuration() for no timeout), got ",
+        absl::FormatDuration(timeout.duration())));
+  }
+  return timeout.duration();
 }
 
 void ProcessPoolExecutor::TerminateWorkers() { core_->SignalWorkers(SIGTERM); }

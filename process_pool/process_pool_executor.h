@@ -35,7 +35,11 @@
 //     process pool was terminated abruptly while the future was running or pending." plus the
 //     worker's pid and signal or exit code — or why the code cannot be known, e.g. SIGCHLD set
 //     to SIG_IGN), and Submit throws BrokenProcessPool from then on. A failing initializer
-//     breaks the pool the same way.
+//     breaks the pool the same way. That is Options::on_worker_death's default
+//     (WorkerDeath::kBreakPool); kFailTask fails only the dead worker's running call with
+//     cf::WorkerDiedError, kRetryTask runs it again up to max_retries times (worker_death.h).
+//   * SubmitWith(TaskOptions{.timeout}) and MapOptions::chunk_timeout bound how long a call may
+//     run: then it fails with cf::TaskTimeoutError, and its worker is ended and replaced.
 //   * Shutdown(wait, cancel_futures) as ThreadPoolExecutor's; the destructor is Shutdown(true).
 //     Shutdown(wait=true) waits for every queued (unless cancelled) and running call to finish
 //     — as long as the task takes; a task that never returns, or a worker stopped with SIGSTOP
@@ -43,8 +47,9 @@
 //     SIGKILLs one that has not exited 5 s later (an idle worker that is stopped or wedged).
 //     TerminateWorkers()/KillWorkers() (Python 3.14) cancel what is queued and SIGTERM (with
 //     SIGCONT, so stopped workers end too) / SIGKILL every worker; running futures then fail
-//     with BrokenProcessPool, and a worker that ignores SIGTERM is SIGKILLed 5 s later, so the
-//     destructor after them returns promptly.
+//     with BrokenProcessPool, and a worker that ignores SIGTERM is SIGKILLed kill_grace later,
+//     so the destructor after them returns promptly. Shutdown(ShutdownOptions) bounds the wait
+//     and says what to do at its deadline; AwaitTermination waits later; stats() reports.
 //   * Nothing is left behind after Shutdown, the destructor or a broken pool: no child process,
 //     no descriptor, no thread.
 //
@@ -81,13 +86,16 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
+#include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/internal/pool_core.h"
 #include "cf/process_pool/internal/pool_task.h"
 #include "cf/process_pool/start_method.h"
+#include "cf/process_pool/worker_death.h"
 #include "cf/serialization/task.h"
 
 namespace cf {
@@ -114,6 +122,14 @@ class ProcessPoolExecutor {
     // has no limit). Arguments over it fail at Submit with cf::SerializationError naming the
     // size and the limit; a result over it fails only its own future the same way.
     std::uint64_t max_payload_size = 0;
+    // What a worker's death means for the calls it held (worker_death.h): Python's broken pool
+    // (the default), only its call failing, or its call run again.
+    WorkerDeath on_worker_death = WorkerDeath::kBreakPool;
+    // kRetryTask: how many more times a call whose worker died is run (>= 0).
+    int max_retries = 3;
+    // How long a worker ended with SIGTERM (a task's timeout, Shutdown's kTerminate) has
+    // before SIGKILL (> 0).
+    absl::Duration kill_grace = absl::Seconds(1);
   };
 
   ProcessPoolExecutor();
@@ -134,6 +150,25 @@ class ProcessPoolExecutor {
   Future<internal::TaskValue<R>> Submit(R (*fn)(P...), A&&... args) {
     using V = internal::TaskValue<R>;
     auto task = std::make_unique<internal::CallTask<V>>(TaskCall(fn, std::forward<A>(args)...));
+    Future<V> future = task->GetFuture();
+    core_->Submit(std::move(task));
+    return future;
+  }
+  // Submit with per-call options: options.timeout bounds how long the call may run, counted
+  // from when its future turns running (a worker took it). When it runs out, the future fails
+  // with cf::TaskTimeoutError (naming the task, the timeout and the worker's pid), the worker
+  // and every process it started (its process group) get SIGTERM, then SIGKILL kill_grace
+  // later, and a new worker replaces it; every other call and the pool go on (calls the worker
+  // held but had not started run elsewhere). A result that arrives before the pool acts on the
+  // deadline wins; one after it is discarded: exactly one outcome. std::invalid_argument for a
+  // timeout <= 0.
+  template <typename R, typename... P, typename... A>
+  Future<internal::TaskValue<R>> SubmitWith(const TaskOptions& options, R (*fn)(P...),
+                                            A&&... args) {
+    const absl::Duration timeout = CheckedTimeout(options.timeout, "TaskOptions::timeout");
+    using V = internal::TaskValue<R>;
+    auto task = std::make_unique<internal::CallTask<V>>(TaskCall(fn, std::forward<A>(args)...));
+    task->set_timeout(timeout);
     Future<V> future = task->GetFuture();
     core_->Submit(std::move(task));
     return future;
@@ -172,6 +207,27 @@ class ProcessPoolExecutor {
 
   // Python's shutdown(wait, cancel_futures). Idempotent.
   void Shutdown(bool wait = true, bool cancel_futures = false);
+  // Shutdown with a deadline (cf/core/executor_control.h): returns true when every call had
+  // finished and every worker had exited by options.timeout. When the timeout runs out,
+  // on_timeout says what happens to the calls still running: kReturn leaves them running (the
+  // pool finishes them and ends on its own; AwaitTermination waits for that), kTerminate
+  // and kKill end their workers as TerminateWorkers()/KillWorkers() do — their futures fail
+  // with cf::BrokenProcessPool — and return once the workers are gone (kTerminate: within
+  // kill_grace). request_stop is ignored (a process has no stop token). With wait=false, or
+  // from a done-callback (the manager's thread), it does not wait and returns whether every
+  // call had already ended (the workers may still be on their way out).
+  // The destructor after a Shutdown whose deadline passed with kReturn still waits for the
+  // running calls (Shutdown(true)'s meaning): if one may never return, end with kKill or call
+  // KillWorkers() before the pool is destroyed.
+  bool Shutdown(const ShutdownOptions& options);
+  // After Shutdown(): blocks until every call has finished and every worker has exited, or
+  // `timeout` passes; returns whether they have. Before Shutdown() the pool cannot end: it
+  // waits out the timeout and returns false. From a done-callback (the manager's thread) it
+  // does not wait.
+  bool AwaitTermination(Timeout timeout) const;
+  // A snapshot of the pool's workers and counters (cf/core/executor_control.h). Never waits
+  // for a running call: callable from done-callbacks and from any thread.
+  ExecutorStats stats() const;
   // Python 3.14's terminate_workers() / kill_workers().
   void TerminateWorkers();
   void KillWorkers();
@@ -192,18 +248,23 @@ class ProcessPoolExecutor {
     using Fn = R (*)(P...);
     using Item = internal::MapItemOf<Ranges...>;
     ValidateMapOptions(options);
+    const absl::Duration chunk_timeout =
+        options.chunk_timeout.duration() == absl::InfiniteDuration()
+            ? absl::InfiniteDuration()
+            : CheckedTimeout(options.chunk_timeout, "MapOptions::chunk_timeout");
     TaskBatch<Fn> probe(fn);  // std::invalid_argument now if fn is not registered
     (void)probe;
     std::weak_ptr<internal::PoolCore> weak = core_;
     return internal::MakeMapResults<V>(
         options,
-        [weak, fn](internal::MapItems<Item>&& items)
+        [weak, fn, chunk_timeout](internal::MapItems<Item>&& items)
             -> std::optional<Future<internal::MapChunk<V>>> {
           std::shared_ptr<internal::PoolCore> core = weak.lock();
           if (core == nullptr) return std::nullopt;
           TaskBatch<Fn> batch(fn);
           for (Item& item : items) internal::AddMapItem<Fn>(batch, std::move(item));
           auto task = std::make_unique<internal::BatchTask<V>>(std::move(batch).Finish());
+          task->set_timeout(chunk_timeout);
           Future<internal::MapChunk<V>> future = task->GetFuture();
           core->Submit(std::move(task));
           return future;
@@ -211,6 +272,8 @@ class ProcessPoolExecutor {
         std::forward<Ranges>(inputs)...);
   }
   static internal::PoolConfig MakeConfig(Options options);
+  // `timeout` if it is > 0; std::invalid_argument naming `what` otherwise.
+  static absl::Duration CheckedTimeout(Timeout timeout, const char* what);
   std::shared_ptr<internal::PoolCore> core_;
   StartMethod start_method_;
 };

@@ -5,6 +5,11 @@
 #include <string>
 #include <utility>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cf/core/executor.h"
+#include "cf/core/executor_control.h"
+#include "cf/core/timeout.h"
 #include "cf/thread_pool/internal/worker_pool.h"
 
 namespace cf {
@@ -47,8 +52,41 @@ ThreadPoolExecutor::~ThreadPoolExecutor() {
 }
 
 void ThreadPoolExecutor::Shutdown(bool wait, bool cancel_futures) {
-  pool_->Shutdown(wait, cancel_futures);
+  ShutdownOptions options;
+  options.wait = wait;
+  options.cancel_futures = cancel_futures;
+  Shutdown(options);
 }
+
+bool ThreadPoolExecutor::Shutdown(const ShutdownOptions& options) {
+  internal::WorkerPool::ShutdownRequest request;
+  request.wait = options.wait;
+  request.cancel_futures = options.cancel_futures;
+  request.request_stop = options.request_stop;
+  request.deadline = absl::Now() + options.timeout.duration();  // InfiniteFuture() for infinite
+  // A thread cannot be ended: kTerminate and kKill ask the calls to stop instead.
+  request.stop_at_deadline = options.on_timeout != ShutdownTimeoutAction::kReturn;
+  return pool_->Shutdown(request);
+}
+
+bool ThreadPoolExecutor::AwaitTermination(Timeout timeout) {
+  return pool_->AwaitTermination(absl::Now() + timeout.duration(), /*stop_at_deadline=*/false);
+}
+
+ExecutorStats ThreadPoolExecutor::stats() const { return pool_->stats(); }
+
+namespace internal {
+
+void RejectChunkTimeout(const MapOptions& options) {
+  if (options.chunk_timeout.duration() != absl::InfiniteDuration()) {
+    throw std::invalid_argument(
+        "MapOptions::chunk_timeout is a process-pool option: cf::ThreadPoolExecutor cannot "
+        "stop a running thread (take a std::stop_token in the task and use "
+        "Future::RequestStop instead)");
+  }
+}
+
+}  // namespace internal
 
 bool ThreadPoolExecutor::WaitIdle(Timeout timeout) const {
   return pool_->WaitIdle(timeout.duration());

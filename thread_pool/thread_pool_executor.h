@@ -25,13 +25,30 @@
 //
 // State machine:
 //
-//   running ──Shutdown(wait, cancel_futures)──► shut down ──(queue drained, workers exit)──►
-//     │            Submit/Map throw cf::ShutdownError("cannot schedule new futures after
-//     │            shutdown"); queued calls still run unless cancel_futures, which cancels them
-//     │            (their waiters wake at once, docs/semantics.md deviation 1)
-//     └──initializer throws──► broken: Submit/Map throw cf::BrokenThreadPool
+//   running ──Shutdown(...)──► shut down ──(queue drained, workers exit)──► terminated
+//     │          Submit/Map/Post throw cf::ShutdownError("cannot schedule new futures after
+//     │          shutdown"); queued calls still run unless cancel_futures, which cancels them
+//     │          (their waiters wake at once, docs/semantics.md deviation 1); request_stop
+//     │          signals the stop tokens of running calls and of queued ones as they start
+//     └──initializer throws──► broken: Submit/Map/Post throw cf::BrokenThreadPool (still
+//                              needs a Shutdown to terminate)
 //
-// Shutdown is idempotent; the destructor is Shutdown(/*wait=*/true).
+// Shutdown is idempotent (a later call may add cancel_futures or request_stop, or wait again);
+// AwaitTermination(timeout) waits for "terminated" (Java's awaitTermination: before any
+// Shutdown it just times out). The destructor is Shutdown(/*wait=*/true) whatever happened
+// before: after a Shutdown whose deadline passed (it returned false, calls still running),
+// the destructor still waits for those calls and joins every thread — a call that never
+// returns blocks the destructor forever. A thread cannot be killed: to bound the end, give
+// long calls a std::stop_token and use request_stop (or on_timeout = kTerminate/kKill, which
+// here request stop at the deadline), or keep the executor alive (e.g. leak it) past a
+// timed-out Shutdown.
+//
+// Who may call what: every method, from any thread — including this executor's own tasks and
+// done-callbacks. From a task, Shutdown(wait) and AwaitTermination wait for every other worker
+// but never for the calling task's own thread (nor for tasks that are themselves blocked in
+// Shutdown, AwaitTermination or WaitIdle); they return true once the others have exited.
+// stats() never blocks on running calls (it takes one short internal lock, never held while
+// user code runs), so progress displays, tasks and callbacks may poll it freely.
 //
 // Waiting for the pool to go idle: WaitIdle(timeout) returns true once nothing is queued or
 // running. Post(fn, args...) is Submit without a future, for calls whose result nobody reads.
@@ -62,6 +79,11 @@
 //     std::cout << s << "\n";
 //   }
 //   pool.Shutdown();  // or let the destructor do it
+//
+//   // Or end within a deadline, asking calls that take a std::stop_token to stop:
+//   if (!pool.Shutdown({.timeout = absl::Seconds(5), .request_stop = true})) {
+//     cf::ExecutorStats s = pool.stats();  // s.busy_workers calls still running
+//   }
 #ifndef CF_THREAD_POOL_THREAD_POOL_EXECUTOR_H_
 #define CF_THREAD_POOL_THREAD_POOL_EXECUTOR_H_
 
@@ -78,6 +100,7 @@
 #include "absl/time/time.h"
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
+#include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/core/internal/map.h"
 #include "cf/core/timeout.h"
@@ -88,6 +111,8 @@ namespace cf {
 
 namespace internal {
 class ThreadPoolExecutorPeer;
+// Throws std::invalid_argument when MapOptions::chunk_timeout is set (process pool only).
+void RejectChunkTimeout(const MapOptions& options);
 }  // namespace internal
 
 class ThreadPoolExecutor {
@@ -112,7 +137,8 @@ class ThreadPoolExecutor {
   ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
   ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
 
-  // Shutdown(/*wait=*/true): queued calls run, then every worker is joined.
+  // Shutdown(/*wait=*/true): queued calls run, then every worker is joined — also after a
+  // Shutdown whose deadline passed, so a call that never returns blocks the destructor.
   ~ThreadPoolExecutor();
 
   // Schedules fn(args...) — on decayed copies, as std::thread does — and returns its future.
@@ -166,8 +192,9 @@ class ThreadPoolExecutor {
   // Calls fn on every element of `inputs` (see the file comment and cf/core/executor.h) and
   // returns the results as a MapResults range, in input order. An lvalue range is referenced
   // and must outlive the results while inputs remain to be pulled (buffersize > 0); an rvalue
-  // range is moved in. Throws std::invalid_argument for bad options, and what Submit throws
-  // for the chunks submitted at the call.
+  // range is moved in. Throws std::invalid_argument for bad options — among them a finite
+  // MapOptions::chunk_timeout, a process-pool option (a thread cannot be stopped) — and what
+  // Submit throws for the chunks submitted at the call.
   template <typename F, typename Range>
     requires std::ranges::input_range<Range>
   auto Map(F&& fn, Range&& inputs, MapOptions options = {}) {
@@ -200,8 +227,53 @@ class ThreadPoolExecutor {
   // Python's shutdown(wait=True, *, cancel_futures=False); idempotent. After it, Submit and Map
   // throw cf::ShutdownError. cancel_futures cancels every queued call that has not started.
   // wait blocks until every queued call ran and every worker exited (when called from one of
-  // this executor's tasks: every other worker).
+  // this executor's tasks: every other worker), without a deadline. See Shutdown(options).
   void Shutdown(bool wait = true, bool cancel_futures = false);
+
+  // Shutdown with a deadline (cf/core/executor_control.h); Shutdown(wait, cancel_futures) is
+  // Shutdown({.wait = wait, .cancel_futures = cancel_futures}). In order: stops accepting work;
+  // with request_stop, signals the std::stop_token of every running call that takes one and
+  // marks the queued calls so that each is signalled as it starts (before its first line:
+  // st.stop_requested() is already true); with cancel_futures, cancels every queued call
+  // (their callbacks run in this thread). Then:
+  //   * wait: blocks until every call has ended and every worker thread has been joined, or
+  //     until `timeout` (counted from this call) runs out. Returns true iff all ended in time.
+  //     At the deadline the calls are left running (kReturn). kTerminate and kKill cannot end a
+  //     thread here: they act as kReturn, but first request stop as request_stop does (a call
+  //     without a std::stop_token is not affected); Shutdown still returns false. Nothing is
+  //     joined then: AwaitTermination or the destructor does it later.
+  //   * !wait: returns at once, true iff every call had already ended (from a task: every call
+  //     but its own and those blocked in Shutdown/AwaitTermination/WaitIdle).
+  // From a task, "every worker" means every other worker (see the file comment). Throws
+  // nothing. Shutdown(wait) returning true happens-after every call and its callbacks.
+  bool Shutdown(const ShutdownOptions& options);
+
+  // Java's awaitTermination: blocks until the executor is shut down and every call has ended
+  // and every worker has exited (joining them), or until `timeout` passes (an absl::Duration
+  // or std::chrono duration; zero: just checks). Returns whether it terminated. Before any
+  // Shutdown it returns false once the timeout passes (unless another thread shuts the
+  // executor down meanwhile and everything ends in time). For a Shutdown(wait=false), or one
+  // whose deadline passed. From a task: as Shutdown(wait) from a task. Never throws.
+  bool AwaitTermination(Timeout timeout);
+
+  // A snapshot of the executor's counters (cf::ExecutorStats), cheap enough to poll: one
+  // short lock shared with Submit's, no allocation, never blocked by running calls; callable
+  // from tasks and done-callbacks. What counts as a call: each Submit, each Post and each Map
+  // chunk (not each element); a Then(pool, fn) continuation runs on the pool (it shows in
+  // queued and busy_workers) but is not counted. Outcomes:
+  //   completed  the call returned (a Post call too);
+  //   failed     it threw, or a broken pool failed it unrun (Post: the handler saw it);
+  //   cancelled  it was cancelled before it started — by Shutdown(cancel_futures), or through
+  //              its future while queued (then counted when a worker reaches it or the queue
+  //              is dropped; until then it is still in `queued`).
+  // Each call is counted once, and a Submit or Map call before its future completes (after,
+  // only when storing its result may throw), so once Result() returned, stats() includes it.
+  // Counters never decrease; completed + failed + cancelled <= submitted in every snapshot,
+  // and at rest (nothing queued or running) they are equal. Gauges: workers (threads alive),
+  // idle_workers (waiting for work, or leaving after Shutdown), busy_workers (in a call or in
+  // the initializer), queued (accepted, not yet started). worker_restarts and task_timeouts
+  // stay 0: threads are never replaced and calls have no timeout.
+  ExecutorStats stats() const;
 
   // The most threads this executor runs.
   int max_workers() const;
@@ -214,6 +286,7 @@ class ThreadPoolExecutor {
   template <typename F, typename... Ranges>
   auto MapRanges(F&& fn, const MapOptions& options, Ranges&&... inputs) {
     ValidateMapOptions(options);
+    internal::RejectChunkTimeout(options);
     using Fn = std::decay_t<F>;
     using Item = internal::MapItemOf<Ranges...>;
     static_assert(internal::kMapCallable<Fn, Ranges...>,
@@ -249,7 +322,9 @@ namespace internal {
 // Continuations on a thread pool (Future<T>::Then(pool, fn)) are queued as they are.
 template <>
 struct TaskPusher<ThreadPoolExecutor> {
-  static void Push(ThreadPoolExecutor& executor, Task* task) { executor.pool_->Push(task); }
+  static void Push(ThreadPoolExecutor& executor, Task* task) {
+    executor.pool_->Push(task, /*counted=*/false);  // not a call of stats()
+  }
 };
 }  // namespace internal
 

@@ -32,7 +32,7 @@ std::vector<cf::tour::Section> AllSections() {
   std::vector<cf::tour::Section> all;
   for (auto part : {cf::tour::BasicsSections, cf::tour::ErrorsSections,
                     cf::tour::ProcessesSections, cf::tour::PatternsSections,
-                    cf::tour::ProgramsSections}) {
+                    cf::tour::ProgramsSections, cf::tour::SurvivalSections}) {
     for (const cf::tour::Section& s : part()) all.push_back(s);
   }
   return all;

@@ -172,6 +172,7 @@ CallbackNode* StateBase::PublishFinished() {
   // state done also sees that its callbacks are pending (AwaitCallbacks).
   bool waiters;
   CallbackNode* callbacks = DetachCallbacks(&waiters);
+  if (may_start_elsewhere_) NoteOutcome(/*cancelled=*/false);
   code_.store(StateCode::kFinished, std::memory_order_release);
   if (waiters) {
     absl::MutexLock lock(&mu_);  // its release re-evaluates the waiters' conditions
@@ -204,6 +205,7 @@ bool StateBase::TryCancelLocked(StateCode& found, CallbackNode** list) {
                                      std::memory_order_acquire)) {
     return false;
   }
+  if (may_start_elsewhere_) NoteOutcome(/*cancelled=*/true);
   // A cancelled state has no value to take, so the list may close after the code changed.
   *list = DetachCallbacks();
   NotifyWaitersLocked();

@@ -235,6 +235,11 @@ class StateBase {
     return false;
   }
   bool may_start_elsewhere_ = false;  // set once, in the subclass's constructor
+  // The same subclasses hear of their outcome, once, from the thread that makes the state
+  // done, before it wakes a waiter or runs a callback (an executor's statistics): cancelled
+  // (with mu_ held, right after the state turned kCancelled) or finished (just before kFinished
+  // is published; error_ says how).
+  virtual void NoteOutcome(bool cancelled) { (void)cancelled; }
 
   // Signals the stop token of the running work, if it has one (the thread pool's tasks that
   // take a std::stop_token); returns whether it did. Called from RequestStop() once the state

@@ -83,6 +83,15 @@ std::string HowItEnded(const absl::StatusOr<int>& wait_status) {
 
 Decision DecideOnExit(const WorkerEnd& end, const PoolConfig& config, std::string* note) {
   Decision d;
+  const bool missing_init = end.wait_status.ok() && WIFEXITED(*end.wait_status) &&
+                            WEXITSTATUS(*end.wait_status) == kMissingInitExitCode;
+  const bool unready = !end.init_error.empty() || !end.said_hello;
+  if (unready && !missing_init && config.on_worker_death != WorkerDeath::kBreakPool &&
+      !end.terminating && end.start_failures + 1 < kMaxStartFailures) {
+    d.verdict = Decision::kSettleCalls;  // maybe bad luck (a kill, a full machine): once more
+    d.start_failure = true;
+    return d;
+  }
   if (!end.init_error.empty()) {
     d.verdict = Decision::kBreakPool;
     d.breakage.detail =
@@ -101,7 +110,11 @@ Decision DecideOnExit(const WorkerEnd& end, const PoolConfig& config, std::strin
     d.breakage.detail = WhyNoHello(end, config);
     return d;
   }
-  const bool planned = end.said_goodbye && !end.held_calls;
+  const bool planned = (end.said_goodbye || end.ended_by_pool) && !end.held_calls;
+  if (!planned && config.on_worker_death != WorkerDeath::kBreakPool && !end.terminating) {
+    d.verdict = Decision::kSettleCalls;
+    return d;
+  }
   if (!planned && (end.pool_has_work || end.held_calls)) {
     d.verdict = Decision::kBreakPool;
     d.breakage.detail = absl::StrCat("worker ", end.pid, " died with ", HowItEnded(end.wait_status));
@@ -130,6 +143,34 @@ Decision DecideOnStartFailure(const absl::Status& status, int live_workers,
   d.breakage.kind = Breakage::kCannotStart;
   d.breakage.detail = absl::StrCat("could not start a worker: ", cause);
   return d;
+}
+
+std::exception_ptr WorkerDiedException(absl::string_view task, pid_t pid,
+                                       const absl::StatusOr<int>& wait_status, int deaths,
+                                       const PoolConfig& config) {
+  int signal = 0;
+  int exit_code = -1;
+  if (wait_status.ok() && WIFSIGNALED(*wait_status)) signal = WTERMSIG(*wait_status);
+  if (wait_status.ok() && WIFEXITED(*wait_status)) exit_code = WEXITSTATUS(*wait_status);
+  std::string message = absl::StrCat(kBrokenFuture, " (worker ", pid, " died with ",
+                                     HowItEnded(wait_status), " while running task '", task, "'");
+  if (config.on_worker_death == WorkerDeath::kRetryTask) {
+    absl::StrAppend(&message, "; the call killed its worker ", deaths,
+                    deaths == 1 ? " time" : " times", ", and max_retries is ", config.max_retries);
+  }
+  absl::StrAppend(&message, "; the pool goes on)");
+  return std::make_exception_ptr(WorkerDiedError(std::move(message), pid, signal, exit_code,
+                                                 deaths));
+}
+
+std::exception_ptr TaskTimeoutException(absl::string_view task, absl::Duration timeout, pid_t pid,
+                                        const PoolConfig& config) {
+  return std::make_exception_ptr(TaskTimeoutError(
+      absl::StrCat("task '", task, "' ran past its timeout of ", absl::FormatDuration(timeout),
+                   " in worker ", pid, "; the worker and the processes it started were sent "
+                   "SIGTERM (SIGKILL after ", absl::FormatDuration(config.kill_grace),
+                   ") and a new worker replaces it"),
+      pid));
 }
 
 Breakage StartTimeout(pid_t pid, const PoolConfig& config) {

@@ -3,7 +3,7 @@
 //
 // Not part of the public API.
 //
-// Today's policy is Python's (docs/semantics.md, process pool):
+// The policy (docs/semantics.md, process pool; WorkerDeath in worker_death.h):
 //   a worker that exits after kShutdown (goodbye), or dies while the pool holds no work
 //     → replaced on demand; nobody is told;
 //   a worker that dies while the pool has work (pending or in flight), whose initializer threw,
@@ -14,8 +14,10 @@
 //   pipes)
 //     → with other workers alive, the pool goes on with those (a note on stderr says why it has
 //       fewer); with none, the pool breaks with a message that says no worker could start.
-// A later policy (fail only the dead worker's calls, retry them, per-task deadlines) changes
-// Decide*() and the manager's reaction to a Verdict, nothing else.
+// With WorkerDeath::kFailTask or kRetryTask, a worker that dies is replaced instead (one that
+// ended before it was ready, kMaxStartFailures times in a row, still breaks the pool), and only the call it was running fails (or runs again, up to
+// max_retries); a worker the pool ended (a task timeout) is a planned exit; workers ended by
+// TerminateWorkers/KillWorkers or Shutdown's deadline break the pool whatever the policy.
 //
 // Thread safety: pure functions.
 #ifndef CF_PROCESS_POOL_INTERNAL_FAILURE_POLICY_H_
@@ -30,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "cf/process_pool/internal/pool_config.h"
 
 namespace cf::internal {
@@ -58,11 +61,21 @@ struct WorkerEnd {
   bool pool_has_work = false;       // anything pending or in flight anywhere
   int other_live_workers = 0;
   std::string init_error;           // what its initializer threw, if it did
+  bool ended_by_pool = false;       // its call timed out and the pool ended it
+  bool terminating = false;         // TerminateWorkers/KillWorkers, Shutdown's kTerminate/kKill
+  int start_failures = 0;           // workers before it that ended unready, in a row
 };
 
+// kFailTask/kRetryTask: how many workers in a row may end before they are ready (no hello, or
+// a failing initializer) before the pool breaks instead of starting another.
+inline constexpr int kMaxStartFailures = 3;
+
 struct Decision {
-  enum Verdict { kForget, kBreakPool } verdict = kForget;
-  Breakage breakage;  // for kBreakPool
+  // kSettleCalls: the pool goes on (WorkerDeath::kFailTask / kRetryTask); the calls the worker
+  // held but had not started run elsewhere, the one it ran fails or runs again.
+  enum Verdict { kForget, kBreakPool, kSettleCalls } verdict = kForget;
+  Breakage breakage;           // for kBreakPool
+  bool start_failure = false;  // kSettleCalls for a worker that ended before it was ready
 };
 // kForget with a non-empty `note`: the worker could not start (no descriptor left...) while
 // others are alive; its calls never ran (run them elsewhere) and the pool stops growing.
@@ -72,6 +85,15 @@ Decision DecideOnExit(const WorkerEnd& end, const PoolConfig& config, std::strin
 // with them; `note` says why the pool has fewer) or kBreakPool.
 Decision DecideOnStartFailure(const absl::Status& status, int live_workers,
                               const PoolConfig& config, std::string* note);
+
+// WorkerDiedError for a call whose worker died while running it: `deaths` workers so far, and
+// whether it is run again (then the error is not delivered: only its words are used).
+std::exception_ptr WorkerDiedException(absl::string_view task, pid_t pid,
+                                       const absl::StatusOr<int>& wait_status, int deaths,
+                                       const PoolConfig& config);
+// TaskTimeoutError for a call that ran past its timeout in worker `pid`.
+std::exception_ptr TaskTimeoutException(absl::string_view task, absl::Duration timeout, pid_t pid,
+                                        const PoolConfig& config);
 
 // A worker that has not said hello by its start deadline (it is killed).
 Breakage StartTimeout(pid_t pid, const PoolConfig& config);

@@ -1,5 +1,6 @@
 // PoolCore's manager thread: the poll() loop that starts workers, hands them calls, reads their
-// replies, notices their ends and delivers outcomes (see pool_core.h and README.md).
+// replies, notices their ends (worker_ends.cc says what they mean) and delivers outcomes (see
+// pool_core.h and README.md).
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -45,35 +46,24 @@ int PollTimeoutMs(absl::Time now, absl::Time deadline) {
 
 }  // namespace
 
-// One outcome to hand to a future, outside the lock and after the loop's bookkeeping.
-struct PoolCore::Delivery {
-  WorkerChannel::Reply reply;  // the task, and the worker's kResult or kException
-  std::exception_ptr error;    // or this, when set
-  static Delivery Failed(std::unique_ptr<PoolTask> task, std::exception_ptr error) {
-    Delivery d;
-    d.reply.task = std::move(task);
-    d.error = std::move(error);
-    return d;
+void PoolCore::Delivery::Run() {
+  PoolTask& task = *reply.task;
+  const absl::Span<const char> payload =
+      reply.arena.data() != nullptr ? reply.arena : reply.frame.payload.span();
+  if (error != nullptr) {
+    task.Fail(error);
+  } else if (reply.frame.kind == FrameKind::kResult) {
+    task.Succeed(payload);
+  } else {
+    absl::StatusOr<std::exception_ptr> e = DecodeException(payload);
+    task.Fail(e.ok() ? *e
+                     : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
+                           "the exception of task '", task.call().task_name(),
+                           "' could not be decoded: ", e.status().message()))));
   }
-  void Run() {
-    PoolTask& task = *reply.task;
-    const absl::Span<const char> payload =
-        reply.arena.data() != nullptr ? reply.arena : reply.frame.payload.span();
-    if (error != nullptr) {
-      task.Fail(error);
-    } else if (reply.frame.kind == FrameKind::kResult) {
-      task.Succeed(payload);
-    } else {
-      absl::StatusOr<std::exception_ptr> e = DecodeException(payload);
-      task.Fail(e.ok() ? *e
-                       : std::make_exception_ptr(BrokenProcessPool(absl::StrCat(
-                             "the exception of task '", task.call().task_name(),
-                             "' could not be decoded: ", e.status().message()))));
-    }
-    reply.task.reset();
-    WorkerChannel::ReleaseResult(reply);
-  }
-};
+  reply.task.reset();
+  WorkerChannel::ReleaseResult(reply);
+}
 
 bool PoolCore::HasWork() const {
   if (!requeued_.empty()) return true;
@@ -95,10 +85,12 @@ void PoolCore::Run() {
   std::vector<Delivery> deliveries;
   std::vector<pollfd> fds;
   bool terminating = false;
+  absl::Time task_deadline = absl::InfiniteFuture();
   for (;;) {
     {
       absl::MutexLock rings(&rings_mu_);
       Dispatch();
+      task_deadline = CheckTaskDeadlines(absl::Now(), deliveries);
     }
     bool start_worker = false;
     bool stop = false;
@@ -115,8 +107,12 @@ void PoolCore::Run() {
         stop = true;
       } else if (!pending_.empty() || !requeued_.empty()) {
         bool idle = false;
-        for (const auto& w : workers_) idle = idle || w->idle();
-        start_worker = !idle && static_cast<int>(workers_.size()) < start_cap_;
+        int serving = 0;  // a worker the pool is ending does not count: it is being replaced
+        for (const auto& w : workers_) {
+          idle = idle || w->idle();
+          serving += w->ended_by_pool() ? 0 : 1;
+        }
+        start_worker = !idle && serving < start_cap_;
       } else if (shutdown_) {
         bool busy = false;
         for (const auto& w : workers_) busy = busy || w->holds_calls();
@@ -159,7 +155,7 @@ void PoolCore::Run() {
     fds.push_back({wakeup_.get(), POLLIN, 0});
     const int launcher_fd = launcher_->poll_fd();
     fds.push_back({launcher_fd, POLLIN, 0});  // poll() ignores -1
-    absl::Time deadline = absl::InfiniteFuture();
+    absl::Time deadline = task_deadline;
     for (const auto& w : workers_) {
       fds.push_back({w->eof() ? -1 : w->read_fd(), POLLIN, 0});
       fds.push_back({w->wants_write() && !w->eof() ? w->write_fd() : -1, POLLOUT, 0});
@@ -191,11 +187,11 @@ void PoolCore::Run() {
       if (fds[4 + 3 * i].revents != 0) w.set_exited();
       if (w.exited()) continue;
       if (w.late_to_start(now)) {
-        PidfdSignal(w.pidfd(), SIGKILL);
+        w.Kill();
         Break(StartTimeout(w.pid(), config_), deliveries);
         break;
       }
-      if (now >= w.kill_deadline()) PidfdSignal(w.pidfd(), SIGKILL);  // late to exit
+      if (now >= w.kill_deadline()) w.Kill();  // late to exit
     }
     // Exits last, after every byte the dead worker wrote was read.
     for (size_t i = 0; i < workers_.size() && !broken_local_;) {
@@ -227,6 +223,7 @@ void PoolCore::ServiceWorker(WorkerChannel& w, short read_events, short write_ev
     w.Recycle(spare_payload_);
     absl::Status s = w.Read([&](WorkerChannel::Reply& reply) {
       deliveries.push_back(Delivery{std::move(reply), nullptr});
+      start_failures_ = 0;
     });
     if (!s.ok()) {
       Break(ProtocolBreakage(s.message()), deliveries);
@@ -245,6 +242,7 @@ bool PoolCore::ReadRings(std::vector<Delivery>& deliveries) {
     read = true;
     absl::Status s = w->ReadRing([&](WorkerChannel::Reply& reply) {
       deliveries.push_back(Delivery{std::move(reply), nullptr});
+      start_failures_ = 0;  // a worker that answers was ready
     });
     if (!s.ok()) {
       Break(ProtocolBreakage(s.message()), deliveries);
@@ -293,6 +291,10 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
     }
     return;
   }
+  if (ended_workers_ > 0) {
+    --ended_workers_;
+    counters_->worker_restarts.fetch_add(1, std::memory_order_relaxed);
+  }
   workers_.push_back(
       std::make_unique<WorkerChannel>(*std::move(proc), *std::move(region), config_, absl::Now()));
   WorkerChannel& w = *workers_.back();
@@ -302,86 +304,9 @@ void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
   if (terminate_requested_) w.MarkTerminated(absl::Now());
 }
 
-void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
-  WorkerEnd end;
-  end.pid = w.pid();
-  // Its pidfd fired, so the status is there (or, for the fork server's workers, on its way:
-  // a loaded machine can delay the server's report well past 100 ms).
-  end.wait_status = launcher_->ExitStatus(w.process(), absl::Seconds(2));
-  end.said_hello = w.hello();
-  end.said_goodbye = w.goodbye() || (w.told_to_exit() && !w.holds_calls());
-  end.held_calls = w.holds_calls();
-  end.pool_has_work = HasWork();
-  end.init_error = w.init_error();
-  end.other_live_workers = static_cast<int>(workers_.size()) - 1;
-  std::string note;
-  const Decision d = DecideOnExit(end, config_, &note);
-  if (d.verdict == Decision::kBreakPool) {
-    Break(d.breakage, deliveries);
-    return;
-  }
-  if (!note.empty()) {
-    // It could not start: what it held never ran, and the pool stops growing for now.
-    for (auto& task : w.TakeCalls()) requeued_.push_back(std::move(task));
-    std::fprintf(stderr, "%s\n", note.c_str());
-    RemoveWorker(w);
-    SetStartCap(static_cast<int>(workers_.size()));
-    return;
-  }
-  RemoveWorker(w);
-  // A lowered start cap is tried again: the replacement may start now.
-  SetStartCap(config_.max_workers);
-}
-
 void PoolCore::SetStartCap(int cap) {
   absl::MutexLock lock(&mu_);
   start_cap_ = cap;
-}
-
-void PoolCore::RemoveWorker(WorkerChannel& w) {
-  auto it = std::find_if(workers_.begin(), workers_.end(),
-                         [&](const std::unique_ptr<WorkerChannel>& p) { return p.get() == &w; });
-  std::unique_ptr<WorkerChannel> owned = std::move(*it);
-  workers_.erase(it);
-  {
-    absl::MutexLock lock(&mu_);
-    std::erase_if(live_, [&](const std::pair<pid_t, int>& p) { return p.first == owned->pid(); });
-  }
-  if (!owned->exited()) PidfdSignal(owned->pidfd(), SIGKILL);
-  launcher_->Release(owned->process());
-}
-
-void PoolCore::Break(const Breakage& breakage, std::vector<Delivery>& deliveries) {
-  broken_local_ = true;
-  std::deque<std::unique_ptr<PoolTask>> pending;
-  {
-    absl::MutexLock lock(&mu_);
-    if (!broken_) {
-      broken_ = true;
-      breakage_ = breakage;
-    }
-    pending.swap(pending_);
-  }
-  for (auto& w : workers_) {
-    for (auto& task : w->TakeCalls()) {
-      deliveries.push_back(Delivery::Failed(std::move(task), BrokenFutureError(breakage)));
-    }
-  }
-  for (auto& task : requeued_) {
-    deliveries.push_back(Delivery::Failed(std::move(task), BrokenFutureError(breakage)));
-  }
-  requeued_.clear();
-  for (auto& task : pending) {
-    deliveries.push_back(Delivery::Failed(std::move(task), BrokenFutureError(breakage)));
-  }
-  StopWorkers();
-}
-
-void PoolCore::StopWorkers() {
-  for (auto& w : workers_) {
-    if (!w->exited()) PidfdSignal(w->pidfd(), SIGKILL);
-  }
-  while (!workers_.empty()) RemoveWorker(*workers_.back());
 }
 
 }  // namespace cf::internal

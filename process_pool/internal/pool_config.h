@@ -10,6 +10,7 @@
 
 #include "absl/time/time.h"
 #include "cf/process_pool/start_method.h"
+#include "cf/process_pool/worker_death.h"
 #include "cf/serialization/task.h"
 
 namespace cf::internal {
@@ -24,6 +25,10 @@ struct PoolConfig {
   absl::Duration start_timeout = absl::Seconds(20);
   // How long a worker told to exit (shutdown, TerminateWorkers) has before it is SIGKILLed.
   absl::Duration exit_grace = absl::Seconds(5);
+  // How long a worker the pool SIGTERMed for a task timeout has before SIGKILL.
+  absl::Duration kill_grace = absl::Seconds(1);
+  WorkerDeath on_worker_death = WorkerDeath::kBreakPool;
+  int max_retries = 0;  // kRetryTask: runs again per call after its first
 };
 
 }  // namespace cf::internal

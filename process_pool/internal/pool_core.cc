@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -92,6 +93,8 @@ void PoolCore::Submit(std::unique_ptr<PoolTask> task) {
   absl::MutexLock lock(&mu_);
   if (broken_) std::rethrow_exception(BrokenSubmitError(breakage_));
   if (shutdown_) throw ShutdownError();
+  task->CountIn(counters_);
+  counters_->submitted.fetch_add(1, std::memory_order_relaxed);
   pending_.push_back(std::move(task));
   submissions_.fetch_add(1, std::memory_order_release);
   EnsureManagerLocked();
@@ -116,39 +119,40 @@ void PoolCore::Wake() {
 
 void PoolCore::Shutdown(bool wait, bool cancel_futures) {
   if (InForeignProcess()) return;
-  std::deque<std::unique_ptr<PoolTask>> cancelled;
+  std::vector<AnyFuture> to_cancel;
   std::thread manager;
   bool join = false;
   {
     absl::MutexLock lock(&mu_);
     shutdown_ = true;
     if (cancel_futures) {
-      // (A call taken back from a worker that could not start may be running already: kept.)
-      std::deque<std::unique_ptr<PoolTask>> kept;
-      for (auto& task : pending_) {
-        if (task->Cancel()) {
-          cancelled.push_back(std::move(task));
-        } else {
-          kept.push_back(std::move(task));
-        }
-      }
-      pending_.swap(kept);
+      to_cancel.reserve(pending_.size());
+      for (const auto& task : pending_) to_cancel.push_back(task->future());
     }
     if (manager_.joinable()) {
       Wake();
       join = wait && manager_id_ != std::this_thread::get_id();
     }
   }
-  cancelled.clear();  // outside the lock: destroying a task may run callbacks
   if (cancel_futures) {
     // And the calls waiting in the workers' rings that no worker has claimed (Cancel()
-    // revokes their claims; the workers skip them). Outside both locks: callbacks run.
-    std::vector<AnyFuture> in_rings;
+    // revokes their claims; the workers skip them).
     {
       absl::MutexLock lock(&rings_mu_);
-      for (const auto& w : workers_) w->CollectRingFutures(in_rings);
+      for (const auto& w : workers_) w->CollectRingFutures(to_cancel);
     }
-    for (const AnyFuture& f : in_rings) f.Cancel();
+    // Outside every lock: a cancellation runs the future's done-callbacks, which may use the
+    // pool (stats(), Submit). (A call taken back from a worker that could not start, or waiting
+    // for a retry, may be running already: Cancel() leaves it.)
+    for (const AnyFuture& f : to_cancel) f.Cancel();
+    // The cancelled calls leave the queue now, not when the manager next dispatches.
+    std::deque<std::unique_ptr<PoolTask>> cancelled;
+    {
+      absl::MutexLock lock(&mu_);
+      std::deque<std::unique_ptr<PoolTask>> kept;
+      for (auto& task : pending_) (task->done() ? cancelled : kept).push_back(std::move(task));
+      pending_.swap(kept);
+    }
   }
   if (!join) return;
   {
@@ -157,6 +161,77 @@ void PoolCore::Shutdown(bool wait, bool cancel_futures) {
     manager = std::move(manager_);  // one joiner; a second Shutdown finds it gone
   }
   if (manager.joinable()) manager.join();
+}
+
+void PoolCore::JoinManager() {
+  std::thread manager;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!manager_done_ || manager_id_ == std::this_thread::get_id()) return;
+    manager = std::move(manager_);
+  }
+  if (manager.joinable()) manager.join();
+}
+
+bool PoolCore::Shutdown(const ShutdownOptions& options) {
+  if (InForeignProcess()) return true;  // nothing of the parent's is ours to end
+  const absl::Time deadline = absl::Now() + options.timeout.duration();
+  Shutdown(/*wait=*/false, options.cancel_futures);
+  bool ended;
+  {
+    absl::MutexLock lock(&mu_);
+    const bool on_manager = manager_.joinable() && manager_id_ == std::this_thread::get_id();
+    if (!options.wait || on_manager) return AllCallsEnded();
+    ended = mu_.AwaitWithDeadline(absl::Condition(this, &PoolCore::TerminatedLocked), deadline);
+  }
+  if (!ended) {
+    if (options.on_timeout == ShutdownTimeoutAction::kReturn) return false;
+    // End the workers still running calls; the manager fails their futures and ends.
+    SignalWorkers(options.on_timeout == ShutdownTimeoutAction::kKill ? SIGKILL : SIGTERM);
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &PoolCore::TerminatedLocked));
+  }
+  JoinManager();
+  return ended;
+}
+
+bool PoolCore::AllCallsEnded() const {
+  const std::int64_t ended = counters_->completed.load(std::memory_order_acquire) +
+                             counters_->failed.load(std::memory_order_acquire) +
+                             counters_->cancelled.load(std::memory_order_acquire);
+  return ended == counters_->submitted.load(std::memory_order_acquire);
+}
+
+bool PoolCore::AwaitTermination(absl::Duration timeout) const {
+  if (InForeignProcess()) return true;
+  absl::MutexLock lock(&mu_);
+  // The manager cannot end while it runs this caller's done-callback: no point waiting.
+  if (manager_.joinable() && manager_id_ == std::this_thread::get_id()) return TerminatedLocked();
+  return mu_.AwaitWithTimeout(absl::Condition(this, &PoolCore::TerminatedLocked), timeout);
+}
+
+ExecutorStats PoolCore::stats() const {
+  ExecutorStats s;
+  // Outcomes first, then the workers, then submissions: a call counted ended is no longer
+  // queued or running, and every call not ended is either (queued = the rest), so the snapshot
+  // costs O(workers) whatever the backlog.
+  s.completed = counters_->completed.load(std::memory_order_acquire);
+  s.failed = counters_->failed.load(std::memory_order_acquire);
+  s.cancelled = counters_->cancelled.load(std::memory_order_acquire);
+  s.worker_restarts = counters_->worker_restarts.load(std::memory_order_relaxed);
+  s.task_timeouts = counters_->task_timeouts.load(std::memory_order_relaxed);
+  if (!InForeignProcess()) {
+    absl::MutexLock rings(&rings_mu_);
+    for (const auto& w : workers_) {
+      if (w->exited() || w->eof() || w->ended_by_pool()) continue;
+      ++s.workers;
+      ++(w->running_a_call() ? s.busy_workers : s.idle_workers);
+    }
+  }
+  s.submitted = counters_->submitted.load(std::memory_order_acquire);
+  s.queued = std::max<std::int64_t>(
+      0, s.submitted - s.completed - s.failed - s.cancelled - s.busy_workers);
+  return s;
 }
 
 void PoolCore::SignalWorkers(int sig) {

@@ -51,6 +51,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cf/core/executor_control.h"
 #include "cf/process_pool/internal/failure_policy.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/pool_config.h"
@@ -79,6 +80,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // live worker (SIGTERM also gets SIGCONT, so a stopped worker ends too); a worker still alive
   // exit_grace later is SIGKILLed.
   void SignalWorkers(int sig);
+  // ProcessPoolExecutor::Shutdown(ShutdownOptions), AwaitTermination and stats().
+  bool Shutdown(const ShutdownOptions& options);
+  bool AwaitTermination(absl::Duration timeout) const;
+  ExecutorStats stats() const;
   std::vector<pid_t> worker_pids() const;
   int max_workers() const { return config_.max_workers; }
   // Tests: blocks until the manager has started every worker the queued work calls for (the
@@ -92,10 +97,29 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   bool AwaitCallsInFlightForTesting(std::size_t n, absl::Duration timeout) const;
 
  private:
-  struct Delivery;
+  // One outcome to hand to a future, outside the lock and after the loop's bookkeeping.
+  struct Delivery {
+    WorkerChannel::Reply reply;  // the task, and the worker's kResult or kException
+    std::exception_ptr error;    // or this, when set
+    static Delivery Failed(std::unique_ptr<PoolTask> task, std::exception_ptr error) {
+      Delivery d;
+      d.reply.task = std::move(task);
+      d.error = std::move(error);
+      return d;
+    }
+    void Run();  // manager.cc
+  };
 
   // True in a process that fork() copied this pool into.
   bool InForeignProcess() const;
+  // Shut down, and the manager has ended (or never started).
+  bool TerminatedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return shutdown_ && (manager_done_ || !manager_.joinable());
+  }
+  // Every call accepted has ended (completed, failed or cancelled).
+  bool AllCallsEnded() const;
+  // Joins the manager once it has ended, unless called on it.
+  void JoinManager();
   void EnsureManagerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Wake() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Manager thread: anything pending or in flight.
@@ -116,6 +140,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Gives a worker left with nothing a call still unclaimed behind a busy worker's.
   void Rebalance();
   void HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries);
+  // The calls of a worker that died while the pool goes on (WorkerDeath::kFailTask and
+  // kRetryTask): those it had not started run elsewhere; the one it ran fails or runs again.
+  void SettleCallsOfDeadWorker(WorkerChannel& w, const absl::StatusOr<int>& wait_status,
+                               std::vector<Delivery>& deliveries);
+  // Task timeouts (task_deadlines.cc): fails each call past its deadline with TaskTimeoutError
+  // and ends its worker; returns when to look next (InfiniteFuture: no timed call in flight).
+  absl::Time CheckTaskDeadlines(absl::Time now, std::vector<Delivery>& deliveries);
   void Break(const Breakage& breakage, std::vector<Delivery>& deliveries);
   void RemoveWorker(WorkerChannel& w);
   void StopWorkers();
@@ -143,6 +174,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   UniqueFd wakeup_;  // eventfd
   // Counts Submit()s, so that the spinning manager notices one without a system call.
   std::atomic<std::uint64_t> submissions_{0};
+  // ExecutorStats counters, shared with the accepted calls' futures.
+  const std::shared_ptr<PoolCounters> counters_ = std::make_shared<PoolCounters>();
+  // Workers that ended while the pool went on: the next starts are restarts. Manager thread.
+  int ended_workers_ = 0;
+  // Workers that ended before they were ready, in a row (failure_policy.h). Manager thread.
+  int start_failures_ = 0;
   // Held by the manager while it changes workers_ or the calls they hold (never while user
   // code runs), so that Shutdown(cancel_futures) can find the calls waiting in rings. Taken
   // before mu_, never after.
@@ -151,7 +188,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Manager-thread state (workers_ also read by Shutdown under rings_mu_).
   std::vector<std::unique_ptr<WorkerChannel>> workers_;
   std::unique_ptr<Launcher> launcher_;
-  // Calls already running whose worker ended before starting them: dispatched first.
+  // Calls whose worker ended before starting them (or, kRetryTask, while running them):
+  // dispatched first. Changed under rings_mu_ (stats() counts them).
   std::deque<std::unique_ptr<PoolTask>> requeued_;
   std::uint64_t next_task_id_ = 1;
   ByteBuffer spare_payload_;  // a delivered frame's buffer, reused for the next big frame

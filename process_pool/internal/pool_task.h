@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/core/executor.h"
 #include "cf/core/future.h"
@@ -47,45 +48,81 @@ using TaskValue = std::conditional_t<std::is_void_v<R>, void, std::decay_t<R>>;
 class RingClaim {
  public:
   // Manager thread, while detached, with the state's mutex held: the call now waits in
-  // `region`'s ring as `seq`.
-  void Attach(std::shared_ptr<SharedRegion> region, std::uint64_t seq) {
-    std::atomic<std::uint64_t>* cell = &region->claim(seq);
-    region_ = std::move(region);
+  // `region`'s ring as `seq`. The region stays mapped while the state may read the cell, that
+  // is while it is pending and attached: the worker's channel holds the region until it has
+  // detached every call it took (TakeCalls, TakeBackUnclaimed, a kSkipped, TakeExpired), and a
+  // result's delivery holds it until the future has its value.
+  void Attach(SharedRegion& region, std::uint64_t seq) {
     seq_ = seq;
-    cell_.store(cell, std::memory_order_release);
+    cell_.store(&region.claim(seq), std::memory_order_release);
   }
   // Manager thread, with the state's mutex held (so that no check is using the cell).
   void Detach() { cell_.store(nullptr, std::memory_order_relaxed); }
-  void ReleaseRegion() { region_.reset(); }
   // With the state's mutex held: whether a worker claimed the call; with revoke, a call not
-  // claimed yet is revoked (the worker will skip it).
+  // claimed yet is revoked (the worker will skip it). The word says:
+  //   ClaimWord(seq, queued)   waiting: not started (revoke: now revoked, the worker skips it)
+  //   ClaimWord(seq, claimed)  a worker started it
+  //   ClaimWord(seq, revoked)  the manager is taking it back (TakeBackUnclaimed, TakeCalls) and
+  //                            has not detached it yet: not started anywhere, so Cancel() wins
+  //                            and the manager drops it when it tries to hand it on (Attach
+  //                            sees the future done)
+  //   another seq              the slot was reused: the worker consumed this call long ago,
+  //                            and a call consumed while attached was claimed (a skipped one is
+  //                            detached before its slot can be reused)
   bool StartedElsewhere(bool revoke) {
     std::atomic<std::uint64_t>* cell = cell_.load(std::memory_order_acquire);
     if (cell == nullptr) return false;
-    std::uint64_t expected = ClaimWord(seq_, kClaimQueued);
-    if (!revoke) return cell->load(std::memory_order_acquire) != expected;
-    return !cell->compare_exchange_strong(expected, ClaimWord(seq_, kClaimRevoked),
-                                          std::memory_order_acq_rel);
+    std::uint64_t word = ClaimWord(seq_, kClaimQueued);
+    if (revoke) {
+      if (cell->compare_exchange_strong(word, ClaimWord(seq_, kClaimRevoked),
+                                        std::memory_order_acq_rel)) {
+        return false;
+      }
+    } else {
+      word = cell->load(std::memory_order_acquire);
+    }
+    return word != ClaimWord(seq_, kClaimQueued) && word != ClaimWord(seq_, kClaimRevoked);
   }
 
  private:
-  std::shared_ptr<SharedRegion> region_;  // keeps the cell mapped
   std::uint64_t seq_ = 0;
   std::atomic<std::atomic<std::uint64_t>*> cell_{nullptr};
 };
 
+// A pool's outcome counters (ExecutorStats), shared with the futures of the calls it accepted:
+// a future may be cancelled, or outlive the pool.
+struct PoolCounters {
+  std::atomic<std::int64_t> submitted{0};
+  std::atomic<std::int64_t> completed{0};
+  std::atomic<std::int64_t> failed{0};
+  std::atomic<std::int64_t> cancelled{0};
+  std::atomic<std::int64_t> worker_restarts{0};
+  std::atomic<std::int64_t> task_timeouts{0};
+};
+
 // The shared state of a process-pool call's future: a SharedState<R> whose work may start in a
-// worker before the pool knows it (see StateBase::StartedElsewhere).
+// worker before the pool knows it (see StateBase::StartedElsewhere), and whose outcome the
+// pool counts once it accepted the call.
 template <typename R>
 class PoolState final : public SharedState<R> {
  public:
   PoolState() { this->may_start_elsewhere_ = true; }
   RingClaim& claim() { return claim_; }
   absl::Mutex& mutex() { return this->mu_; }
+  // Before the call is queued (no other thread sees the state yet).
+  void CountIn(std::shared_ptr<PoolCounters> counters) { counters_ = std::move(counters); }
 
  private:
   bool StartedElsewhere(bool revoke) override { return claim_.StartedElsewhere(revoke); }
+  void NoteOutcome(bool cancelled) override {
+    if (counters_ == nullptr) return;  // refused by Submit: never counted as submitted
+    std::atomic<std::int64_t>& counter = cancelled                  ? counters_->cancelled
+                                         : this->error_ != nullptr ? counters_->failed
+                                                                   : counters_->completed;
+    counter.fetch_add(1, std::memory_order_relaxed);
+  }
   RingClaim claim_;
+  std::shared_ptr<PoolCounters> counters_;
 };
 
 class PoolTask {
@@ -102,16 +139,28 @@ class PoolTask {
   // Complete the future with an exception (the task's own, or BrokenProcessPool).
   virtual void Fail(std::exception_ptr error) = 0;
   // See the file comment. False: the future is done already (cancelled); drop the call.
-  virtual bool AttachClaim(std::shared_ptr<SharedRegion> region, std::uint64_t seq) = 0;
+  // DetachClaim: a claimed call turns running (Running() keeps saying so).
+  virtual bool AttachClaim(SharedRegion& region, std::uint64_t seq) = 0;
   virtual void DetachClaim() = 0;
   // Done (cancelled, or failed by the pool) already.
   virtual bool done() const = 0;
   virtual AnyFuture future() const = 0;
+  // Submit, as it accepts the call: its outcome counts in `counters`.
+  virtual void CountIn(std::shared_ptr<PoolCounters> counters) = 0;
 
   const TaskCall& call() const { return call_; }
+  // How long the call may run once a worker claimed it (TaskOptions::timeout,
+  // MapOptions::chunk_timeout); InfiniteDuration: as long as it takes.
+  absl::Duration timeout() const { return timeout_; }
+  void set_timeout(absl::Duration timeout) { timeout_ = timeout; }
+  // How many workers died while running it (WorkerDeath::kRetryTask). Manager thread.
+  int deaths() const { return deaths_; }
+  void add_death() { ++deaths_; }
 
  private:
   TaskCall call_;
+  absl::Duration timeout_ = absl::InfiniteDuration();
+  int deaths_ = 0;
 };
 
 // What CallTask and BatchTask share: the state, its reference, and the claim.
@@ -128,23 +177,26 @@ class PoolTaskWith : public PoolTask {
   bool Start() override { return state_->SetRunningOrNotifyCancel(); }
   bool Cancel() override { return state_->Cancel(); }
   void Fail(std::exception_ptr error) override { state_->TrySetError(std::move(error)); }
-  bool AttachClaim(std::shared_ptr<SharedRegion> region, std::uint64_t seq) override {
+  bool AttachClaim(SharedRegion& region, std::uint64_t seq) override {
     // Under the state's mutex, so that a Cancel() either came first (and we see it) or sees
     // the claim (and revokes it).
     absl::MutexLock lock(&state_->mutex());
     if (state_->done()) return false;
-    state_->claim().Attach(std::move(region), seq);
+    state_->claim().Attach(region, seq);
     return true;
   }
   void DetachClaim() override {
-    {
-      absl::MutexLock lock(&state_->mutex());
-      state_->claim().Detach();
-    }
-    state_->claim().ReleaseRegion();
+    // A call the worker claimed turns running first, so that it still says so once detached
+    // (its claim word is final by now: the manager revoked or saw it claimed).
+    (void)state_->running();
+    absl::MutexLock lock(&state_->mutex());
+    state_->claim().Detach();
   }
   bool done() const override { return state_->done(); }
   AnyFuture future() const override { return AnyFuture(GetFuture()); }
+  void CountIn(std::shared_ptr<PoolCounters> counters) override {
+    state_->CountIn(std::move(counters));
+  }
 
  protected:
   PoolState<R>* state_;

@@ -80,7 +80,7 @@ void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
   const std::uint64_t seq = next_seq_++;
   std::atomic<std::uint64_t>& claim = region_->claim(seq);
   claim.store(ClaimWord(seq, kClaimQueued), std::memory_order_release);
-  if (!task->AttachClaim(region_, seq)) {
+  if (!task->AttachClaim(*region_, seq)) {
     claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
     return;  // cancelled while queued: dropped
   }
@@ -103,6 +103,7 @@ void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
   } else {
     region_->calls().Push(RecordKind::kCall, seq, payload);  // CanTake checked the room
   }
+  if (task->timeout() != absl::InfiniteDuration()) ++timed_calls_;
   in_flight_.push_back(InFlight{seq, std::move(task)});
   WakeWorker(region_->calls().control().consumer_sleeping);
   CountHandedCall();
@@ -118,6 +119,7 @@ std::unique_ptr<PoolTask> WorkerChannel::TakeBackUnclaimed() {
   }
   std::unique_ptr<PoolTask> task = std::move(last.task);
   if (arena_call_ == last.seq) arena_call_ = 0;  // the worker will skip it, arena unread
+  if (task->timeout() != absl::InfiniteDuration()) --timed_calls_;
   in_flight_.pop_back();
   task->DetachClaim();
   return task;
@@ -160,7 +162,10 @@ void WorkerChannel::StartExitClock(absl::Time now) {
   exit_deadline_ = std::min(exit_deadline_, now + config_.exit_grace);
 }
 
-void WorkerChannel::MarkTerminated(absl::Time now) { StartExitClock(now); }
+void WorkerChannel::MarkTerminated(absl::Time now) {
+  told_to_exit_ = true;
+  exit_deadline_ = std::min(exit_deadline_, now + config_.kill_grace);
+}
 
 absl::Time WorkerChannel::kill_deadline() const {
   if (exited_) return absl::InfiniteFuture();
@@ -172,6 +177,7 @@ std::unique_ptr<PoolTask> WorkerChannel::TakeCall(std::uint64_t seq) {
     if (it->seq != seq) continue;
     std::unique_ptr<PoolTask> task = std::move(it->task);
     if (arena_call_ == seq) arena_call_ = 0;
+    if (task->timeout() != absl::InfiniteDuration()) --timed_calls_;
     in_flight_.erase(it);
     if (retiring_ && in_flight_.empty()) StartExitClock(absl::Now());
     return task;
@@ -219,6 +225,7 @@ absl::Status WorkerChannel::Read(absl::FunctionRef<void(Reply&)> on_reply) {
 }
 
 absl::Status WorkerChannel::ReadRing(absl::FunctionRef<void(Reply&)> on_reply) {
+  if (ended_by_pool_) return absl::OkStatus();  // its calls are settled: nothing to read
   ByteRing& results = region_->results();
   RingRecord record;
   bool popped = false;
@@ -290,19 +297,30 @@ void WorkerChannel::ReleaseResult(const Reply& reply) {
   }
 }
 
-std::vector<std::unique_ptr<PoolTask>> WorkerChannel::TakeCalls() {
+std::vector<std::unique_ptr<PoolTask>> WorkerChannel::TakeCalls(
+    std::vector<std::unique_ptr<PoolTask>>* started) {
   channel_.DropOutput();  // before the tasks whose payloads it points at go
   std::vector<std::unique_ptr<PoolTask>> calls;
   for (InFlight& call : in_flight_) {
-    std::uint64_t expected = ClaimWord(call.seq, kClaimQueued);
-    region_->claim(call.seq).compare_exchange_strong(
-        expected, ClaimWord(call.seq, kClaimRevoked), std::memory_order_acq_rel);
+    std::uint64_t word = ClaimWord(call.seq, kClaimQueued);
+    const bool revoked = region_->claim(call.seq).compare_exchange_strong(
+        word, ClaimWord(call.seq, kClaimRevoked), std::memory_order_acq_rel);
+    // Not revoked now: claimed by the worker, or revoked by Cancel() (done: dropped later).
+    const bool claimed = !revoked && word != ClaimWord(call.seq, kClaimRevoked);
     call.task->DetachClaim();
-    calls.push_back(std::move(call.task));
+    (claimed && started != nullptr ? *started : calls).push_back(std::move(call.task));
   }
   in_flight_.clear();
+  timed_calls_ = 0;
   arena_call_ = 0;
   return calls;
+}
+
+bool WorkerChannel::running_a_call() const {
+  if (in_flight_.empty()) return false;
+  const std::uint64_t seq = in_flight_.front().seq;
+  const std::uint64_t word = region_->claim(seq).load(std::memory_order_acquire);
+  return word != ClaimWord(seq, kClaimQueued) && word != ClaimWord(seq, kClaimRevoked);
 }
 
 }  // namespace cf::internal

@@ -105,7 +105,7 @@ class WorkerChannel {
   static void ReleaseResult(const Reply& reply);
   // Wakes the worker if it waits for room for its results (after ReleaseResult).
   void WakeIfWaiting() { WakeWorker(region_->results().control().producer_waiting); }
-  bool results_waiting() const { return !region_->results().Empty(); }
+  bool results_waiting() const { return !ended_by_pool_ && !region_->results().Empty(); }
   // The manager is about to sleep (true) or awake again (false): a worker that publishes a
   // result while it sleeps sends a doorbell. Returns results_waiting() after raising the flag.
   bool SetManagerAsleep(bool asleep);
@@ -115,8 +115,27 @@ class WorkerChannel {
   void Recycle(ByteBuffer& spare);
 
   // The calls it held, for failing or retrying them (revoked first, so that the worker cannot
-  // start them any more); the queued output is dropped first.
-  std::vector<std::unique_ptr<PoolTask>> TakeCalls();
+  // start them any more); the queued output is dropped first. With `started`, the calls the
+  // worker had claimed go there instead (at most the one it was running).
+  std::vector<std::unique_ptr<PoolTask>> TakeCalls(
+      std::vector<std::unique_ptr<PoolTask>>* started = nullptr);
+  // Whether the oldest call it holds is claimed: the worker is running it.
+  bool running_a_call() const;
+
+  // Timed calls (TaskOptions::timeout; task_deadlines.cc). A call's clock starts when the
+  // manager first sees its claim. The earliest deadline of its claimed timed calls; or, while
+  // a timed call waits unclaimed, `now + tick` at the latest (so that its start is seen
+  // promptly); InfiniteFuture with no timed call.
+  absl::Time TaskDeadline(absl::Time now, absl::Duration tick);
+  bool holds_timed_calls() const { return timed_calls_ > 0; }
+  // The call whose deadline has passed (removed), or nullptr.
+  std::unique_ptr<PoolTask> TakeExpired(absl::Time now);
+  // The pool ends this worker (its call timed out): no more calls, nothing more is read from
+  // it, SIGTERM (and SIGCONT) to it and its process group now, SIGKILL kill_grace later.
+  void EndByPool(absl::Time now);
+  bool ended_by_pool() const { return ended_by_pool_; }
+  // SIGKILL, to its process group too once the pool has ended it (what its task started).
+  void Kill();
 
   // When the worker must be SIGKILLed (it is late to start, or to exit); InfiniteFuture if not.
   absl::Time kill_deadline() const;
@@ -128,6 +147,7 @@ class WorkerChannel {
   struct InFlight {
     std::uint64_t seq;
     std::unique_ptr<PoolTask> task;
+    absl::Time started = absl::InfiniteFuture();  // timed calls: when its claim was seen
   };
   void StartExitClock(absl::Time now);
   // The worker sleeps on its pipe: wake it (kWake), once.
@@ -153,6 +173,8 @@ class WorkerChannel {
   bool goodbye_ = false;
   bool eof_ = false;
   bool exited_ = false;
+  bool ended_by_pool_ = false;
+  int timed_calls_ = 0;  // in in_flight_ with a finite timeout
   std::string init_error_;
 };
 

@@ -270,6 +270,10 @@ class Worker {
 }  // namespace
 
 int RunWorker(int in_fd, int out_fd, int channel_fd) {
+  // Its own process group, so that the pool can end a task that timed out together with the
+  // processes it started (task_deadlines.cc). (A terminal's Ctrl-C then reaches the program,
+  // not its workers; they die with it: PR_SET_PDEATHSIG.)
+  setpgid(0, 0);
   // A worker is cf's own process: keep big buffers (arguments, results, frames) in the heap
   // between calls instead of handing them back to the kernel and faulting them in again.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

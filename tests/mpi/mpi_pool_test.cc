@@ -199,6 +199,8 @@ TEST(WorldTest, BadUsesFailClearly) {
   EXPECT_THROW(MpiPoolExecutor(5), std::invalid_argument);  // only 2 other ranks
   MpiPoolExecutor pool;
   EXPECT_THROW(pool.Submit(&mpi_test::NotRegistered, 1), std::invalid_argument);
+  EXPECT_THROW(pool.Map(&Square, Iota(3), {.chunk_timeout = absl::Seconds(1)}),
+               std::invalid_argument);
 }
 
 TEST(OneRankTest, CallsRunLocally) {

@@ -1,9 +1,11 @@
 #include "tests/process_pool/process_tasks.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -74,6 +76,61 @@ std::vector<std::uint8_t> MakeBytes(std::int64_t n) {
 extern "C" int __lsan_is_turned_off() { return cf::testing::exiting_like_a_task ? 1 : 0; }
 #endif
 
+namespace cf::testing {
+
+int HangForever(int unused) {
+  for (;;) pause();
+  return unused;
+}
+
+int IgnoreSigtermAndHang(int unused) {
+  signal(SIGTERM, SIG_IGN);
+  return HangForever(unused);
+}
+
+int ForkChildAndHang(std::string path) {
+  const pid_t child = fork();
+  if (child == 0) {
+    signal(SIGTERM, SIG_IGN);
+    for (;;) pause();
+  }
+  if (child < 0) throw std::runtime_error("fork failed");
+  const std::string text = std::to_string(child);
+  const std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) throw std::runtime_error("cannot write " + tmp);
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  std::rename(tmp.c_str(), path.c_str());
+  return HangForever(0);
+}
+
+int SleepMs(int ms) {
+  usleep(static_cast<useconds_t>(ms) * 1000);
+  return ms;
+}
+
+int KillOwnWorker(int unused) {
+  kill(getpid(), SIGKILL);
+  return unused;
+}
+
+int KillWorkerOnce(std::string path, int value) {
+  const int fd = open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    close(fd);
+    kill(getpid(), SIGKILL);
+  }
+  return value;
+}
+
+int KillWorkerOnSeven(int x) {
+  if (x == 7) kill(getpid(), SIGKILL);
+  return x * 10;
+}
+
+}  // namespace cf::testing
+
 // The executor behaviour suite's tasks.
 CF_TASK(cf::testing::Pow);
 CF_TASK(cf::testing::Mul);
@@ -104,3 +161,10 @@ CF_TASK(cf::testing::DeepDepth);
 CF_TASK(cf::testing::MakeDeep);
 CF_TASK(cf::testing::MakeBytes);
 CF_TASK(cf::testing::WaitForFile);
+CF_TASK(cf::testing::HangForever);
+CF_TASK(cf::testing::IgnoreSigtermAndHang);
+CF_TASK(cf::testing::ForkChildAndHang);
+CF_TASK(cf::testing::SleepMs);
+CF_TASK(cf::testing::KillOwnWorker);
+CF_TASK(cf::testing::KillWorkerOnce);
+CF_TASK(cf::testing::KillWorkerOnSeven);

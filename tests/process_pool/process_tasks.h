@@ -102,6 +102,24 @@ std::vector<std::uint8_t> MakeBytes(std::int64_t n);
 // Not registered: Submit must refuse it.
 int NotRegistered(int x);
 
+// Issue 14: tasks that hang, or kill their worker.
+// Blocks (in pause()) until a signal ends the worker; returns nothing.
+int HangForever(int unused);
+// Ignores SIGTERM, then blocks as HangForever: only SIGKILL ends it.
+int IgnoreSigtermAndHang(int unused);
+// Forks a child that ignores SIGTERM and blocks forever, writes the child's pid (text) to `path`,
+// then blocks too.
+int ForkChildAndHang(std::string path);
+// Sleeps `ms` milliseconds, returns ms.
+int SleepMs(int ms);
+// SIGKILLs its own worker.
+int KillOwnWorker(int unused);
+// The first call for a given `path` creates the file and SIGKILLs its worker; later calls
+// return `value`: a call that succeeds when run again.
+int KillWorkerOnce(std::string path, int value);
+// SIGKILLs its worker when x == 7; returns x * 10 otherwise (a crash inside a Map chunk).
+int KillWorkerOnSeven(int x);
+
 }  // namespace cf::testing
 
 #endif  // CF_TESTS_PROCESS_POOL_PROCESS_TASKS_H_

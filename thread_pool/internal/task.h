@@ -10,6 +10,14 @@
 //
 // PostedTask<F, Args...> is what Post() queues instead: the call without a future.
 //
+// Counting (ThreadPoolExecutor::stats()): each task reports how its call ended — completed,
+// failed or cancelled, exactly once, in whichever of RunTask/CancelTask/FailTask ends it — to
+// the TaskSink of the thread doing so (current_task_sink: a worker's own sink, or the sink a
+// Shutdown/Break installs while it drops tasks). A Submit call is counted before its future
+// completes (after, when storing its result may throw: it then failed), so a thread that saw
+// the future done sees the count. A call whose future was cancelled while queued is counted
+// as cancelled when a worker reaches it. DiscardTask (refused at Push) counts nothing.
+//
 // Ownership: a new TaskState has one reference, owned by the queue. Submit() takes a second one
 // for the Future it returns. Exactly one of RunTask(), CancelTask(), FailTask() or DiscardTask() is
 // called per task, by whoever holds the queue's reference, and it drops that reference.
@@ -24,6 +32,8 @@
 #ifndef CF_THREAD_POOL_INTERNAL_TASK_H_
 #define CF_THREAD_POOL_INTERNAL_TASK_H_
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -32,10 +42,91 @@
 #include <type_traits>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "cf/core/internal/shared_state.h"
 #include "cf/core/internal/task.h"
 
 namespace cf::internal {
+
+// Where tasks report how their calls ended, and where a running call that takes a
+// std::stop_token publishes its stop source so that the pool can signal it (Shutdown with
+// request_stop). One per worker (in its batch slot), plus short-lived ones that Shutdown and
+// Break install while they cancel or fail queued tasks. Counts have one writer at a time (the
+// thread whose sink it is: plain relaxed load+store, no read-modify-write on the hot path) and
+// any number of readers (stats()).
+class TaskSink {
+ public:
+  enum Outcome { kCompleted = 0, kFailed = 1, kCancelled = 2 };
+
+  TaskSink() = default;
+  // stop_all: the pool's "every call is asked to stop" flag, checked as a stoppable call starts.
+  explicit TaskSink(const std::atomic<bool>* stop_all) : stop_all_(stop_all) {}
+  TaskSink(const TaskSink&) = delete;
+  TaskSink& operator=(const TaskSink&) = delete;
+
+  void Count(Outcome outcome) noexcept {
+    std::atomic<int64_t>& c = counts_[outcome];
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  int64_t count(Outcome outcome) const noexcept {
+    return counts_[outcome].load(std::memory_order_relaxed);
+  }
+
+  // A call taking a std::stop_token starts / ends on this sink's worker
+  // (worker_pool_shutdown.cc).
+  // Started signals `source` at once when the pool already asked every call to stop.
+  void Started(const std::stop_source& source) noexcept;
+  void Ended() noexcept;
+  // Signals the stop source of the stoppable call running on this sink's worker, if any.
+  // Runs the call's std::stop_callbacks in this thread; holds no lock meanwhile.
+  void RequestStopRunning() noexcept;
+
+ private:
+  std::atomic<int64_t> counts_[3] = {};
+  const std::atomic<bool>* const stop_all_ = nullptr;
+  absl::Mutex mu_;  // held only to copy running_, never while user code runs
+  std::stop_source running_ ABSL_GUARDED_BY(mu_){std::nostopstate};
+};
+
+// The sink of the thread that runs or drops tasks now; nullptr elsewhere
+// (worker_pool_shutdown.cc).
+extern constinit thread_local TaskSink* current_task_sink;
+
+// Installs `sink` as this thread's current_task_sink for its lifetime (restoring the outer
+// one: a Shutdown called from a task of another pool must not count into that task's worker).
+class ScopedTaskSink {
+ public:
+  explicit ScopedTaskSink(TaskSink* sink) noexcept : outer_(current_task_sink) {
+    current_task_sink = sink;
+  }
+  ~ScopedTaskSink() { current_task_sink = outer_; }
+  ScopedTaskSink(const ScopedTaskSink&) = delete;
+  ScopedTaskSink& operator=(const ScopedTaskSink&) = delete;
+
+ private:
+  TaskSink* const outer_;
+};
+
+inline void CountTask(TaskSink* sink, TaskSink::Outcome outcome) noexcept {
+  if (sink != nullptr) sink->Count(outcome);
+}
+
+// Publishes a running call's stop source on its worker's sink for as long as the call runs.
+class StoppableScope {
+ public:
+  StoppableScope(TaskSink* sink, const std::stop_source& source) noexcept : sink_(sink) {
+    if (sink_ != nullptr) sink_->Started(source);
+  }
+  ~StoppableScope() {
+    if (sink_ != nullptr) sink_->Ended();
+  }
+  StoppableScope(const StoppableScope&) = delete;
+  StoppableScope& operator=(const StoppableScope&) = delete;
+
+ private:
+  TaskSink* const sink_;
+};
 
 // Whether a call takes a std::stop_token before its arguments (as std::jthread decides): the
 // task then owns a std::stop_source that Future::RequestStop() signals. F and Args decayed.
@@ -77,25 +168,32 @@ class TaskState final : public SharedState<T>, public Task {
       : call_(std::in_place, std::forward<FF>(fn), std::forward<AA>(args)...) {}
 
   void RunTask() noexcept override {
+    TaskSink* const sink = current_task_sink;  // the worker's
+    bool counted = false;
     try {
       // Once running, this task is its future's only completer (SetValueWhileRunning).
       if (!this->SetRunningOrNotifyCancel()) {
         call_.reset();
+        counted = true;
+        CountTask(sink, TaskSink::kCancelled);  // cancelled through its future while queued
       } else if constexpr (std::is_void_v<T>) {
-        Invoke();
+        Invoke(sink);
         call_.reset();
+        counted = true;
+        CountTask(sink, TaskSink::kCompleted);
         this->SetValueWhileRunning();
       } else if constexpr (std::is_reference_v<Invoked>) {
         // The reference may point into the call's own state: copy it out first.
-        this->SetValueWhileRunning(Invoke());
+        counted = Complete(sink, Invoke(sink));
         call_.reset();
       } else {
-        T value = Invoke();
+        T value = Invoke(sink);
         call_.reset();
-        this->SetValueWhileRunning(std::move(value));
+        counted = Complete(sink, std::move(value));
       }
     } catch (...) {
       call_.reset();
+      if (!counted) CountTask(sink, TaskSink::kFailed);
       this->TrySetError(std::current_exception());
     }
     this->Unref();
@@ -103,12 +201,14 @@ class TaskState final : public SharedState<T>, public Task {
 
   void CancelTask() noexcept override {
     call_.reset();
+    CountTask(current_task_sink, TaskSink::kCancelled);
     this->Cancel();
     this->Unref();
   }
 
   void FailTask(std::exception_ptr error) noexcept override {
     call_.reset();
+    CountTask(current_task_sink, TaskSink::kFailed);
     this->TrySetError(std::move(error));
     this->Unref();
   }
@@ -131,10 +231,26 @@ class TaskState final : public SharedState<T>, public Task {
   using Call = std::tuple<F, Args...>;
   using Invoked = typename TaskInvokeResult<F, Args...>::type;
 
-  Invoked Invoke() {
+  // Stores the value and counts the call as completed: first the count when storing cannot
+  // throw (so whoever sees the future done sees the count), else after the store succeeded
+  // (a throwing store makes the call a failure, counted by RunTask's catch). Returns true.
+  template <typename V>
+  bool Complete(TaskSink* sink, V&& value) {
+    if constexpr (std::is_nothrow_constructible_v<T, V&&>) {
+      CountTask(sink, TaskSink::kCompleted);
+      this->SetValueWhileRunning(std::forward<V>(value));
+    } else {
+      this->SetValueWhileRunning(std::forward<V>(value));
+      CountTask(sink, TaskSink::kCompleted);
+    }
+    return true;
+  }
+
+  Invoked Invoke([[maybe_unused]] TaskSink* sink) {
     return std::apply(
-        [this](F& fn, Args&... args) -> Invoked {
+        [&](F& fn, Args&... args) -> Invoked {
           if constexpr (kStop) {
+            StoppableScope scope(sink, stop_.source);  // Shutdown(request_stop) can signal it
             return std::invoke(std::move(fn), stop_.source.get_token(), std::move(args)...);
           } else {
             return std::invoke(std::move(fn), std::move(args)...);
@@ -159,16 +275,23 @@ class PostedTask final : public Task {
       : call_(std::forward<FF>(fn), std::forward<AA>(args)...) {}
 
   void RunTask() noexcept override {
+    TaskSink* const sink = current_task_sink;
     try {
       std::apply([](F& fn, Args&... args) { std::invoke(std::move(fn), std::move(args)...); },
                  call_);
+      CountTask(sink, TaskSink::kCompleted);
     } catch (...) {
+      CountTask(sink, TaskSink::kFailed);
       ReportDetachedException(std::current_exception(), kPostOrigin);
     }
     delete this;
   }
-  void CancelTask() noexcept override { delete this; }
+  void CancelTask() noexcept override {
+    CountTask(current_task_sink, TaskSink::kCancelled);
+    delete this;
+  }
   void FailTask(std::exception_ptr error) noexcept override {
+    CountTask(current_task_sink, TaskSink::kFailed);
     ReportDetachedException(std::move(error), kPostOrigin);
     delete this;
   }

@@ -65,6 +65,8 @@ WorkerPool::~WorkerPool() {
       t.join();
     }
   }
+  TaskSink discarded;  // nobody reads the counts of a pool being destroyed
+  ScopedTaskSink scope(&discarded);
   while (leftover != nullptr) {
     Task* next = leftover->next_task;
     leftover->CancelTask();
@@ -72,7 +74,7 @@ WorkerPool::~WorkerPool() {
   }
 }
 
-void WorkerPool::Push(Task* task) {
+void WorkerPool::Push(Task* task, bool counted) {
   std::exception_ptr refused;
   {
     absl::MutexLock lock(&mu_);
@@ -99,6 +101,7 @@ void WorkerPool::Push(Task* task) {
         }
         tail_ = task;
         if (queued_++ == 0) work_hint_.store(true, std::memory_order_relaxed);
+        if (counted) ++submitted_;
         MaybeWakeLocked();
         return;
       }
@@ -110,7 +113,7 @@ void WorkerPool::Push(Task* task) {
 
 void WorkerPool::SpawnLocked() {
   const int index = started_;
-  slots_.push_back(std::make_unique<Slot>());
+  slots_.push_back(std::make_unique<Slot>(&stop_all_));
   Slot* slot = slots_.back().get();
   threads_.emplace_back(
       [self = shared_from_this(), index, slot] { self->WorkerMain(index, slot); });
@@ -132,6 +135,7 @@ void WorkerPool::WorkerMain(int index, Slot* slot) {
   pthread_setname_np(pthread_self(), name.c_str());  // best effort
   current_pool_ = this;
   current_slot_ = slot;
+  current_task_sink = &slot->sink;  // where this worker's tasks count their outcomes
   bool initialized = true;
   if (config_.initializer) {
     try {
@@ -158,7 +162,9 @@ void WorkerPool::WorkerMain(int index, Slot* slot) {
   }
   current_pool_ = nullptr;
   current_slot_ = nullptr;
+  current_task_sink = nullptr;
   absl::MutexLock lock(&mu_);
+  if (initialized) --idle_;  // idle since NextTask() returned nullptr (see idle_)
   --live_;
 }
 
@@ -238,8 +244,7 @@ Task* WorkerPool::NextTask(Slot& slot) {
       return slot.tasks[0];
     }
     if (shutdown_) {
-      --idle_;
-      mu_.Unlock();
+      mu_.Unlock();  // still idle_ until WorkerMain's exit: no call runs here any more
       return nullptr;
     }
     if (spinning_ == 0) {
@@ -272,63 +277,7 @@ void WorkerPool::Break() {
     failed = TakeAllUnclaimedLocked();
     ++settling_;
   }
-  // Each future gets its own exception object (docs/semantics.md §4.3, deviation 3).
-  while (failed != nullptr) {
-    Task* next = failed->next_task;
-    failed->FailTask(std::make_exception_ptr(BrokenThreadPool(kBrokenThreadPoolMessage)));
-    failed = next;
-  }
-  absl::MutexLock lock(&mu_);
-  --settling_;
-}
-
-void WorkerPool::Shutdown(bool wait, bool cancel_futures) {
-  Task* cancelled = nullptr;
-  {
-    absl::MutexLock lock(&mu_);
-    shutdown_ = true;
-    if (cancel_futures) {
-      cancelled = TakeAllUnclaimedLocked();
-      ++settling_;
-    }
-    work_hint_.store(true, std::memory_order_relaxed);  // stop the spinner
-    work_cv_.SignalAll();
-  }
-  // Outside mu_: cancelling runs the futures' callbacks, which may call back into the pool.
-  while (cancelled != nullptr) {
-    Task* next = cancelled->next_task;
-    cancelled->CancelTask();
-    cancelled = next;
-  }
-  if (cancel_futures) {
-    absl::MutexLock lock(&mu_);
-    --settling_;
-  }
-  if (!wait) return;
-
-  if (current_pool_ == this) {
-    // Called from one of our tasks (or a callback it ran): wait for every other worker to
-    // exit, except those that are themselves waiting here (two tasks calling Shutdown(true) at
-    // once would otherwise wait for each other). Nothing is joined from a worker: a worker
-    // still inside a task cannot be joined yet; a later Shutdown from outside, or the
-    // destructor, joins them all.
-    absl::MutexLock lock(&mu_);
-    ++workers_in_shutdown_;
-    auto others_exited = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return live_ <= workers_in_shutdown_;
-    };
-    mu_.Await(absl::Condition(&others_exited));
-    --workers_in_shutdown_;
-    return;
-  }
-  std::vector<std::thread> threads;
-  {
-    absl::MutexLock lock(&mu_);
-    auto all_exited = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return live_ == 0; };
-    mu_.Await(absl::Condition(&all_exited));
-    threads.swap(threads_);
-  }
-  for (std::thread& t : threads) t.join();  // each has left WorkerMain: returns at once
+  DropTasks(failed, /*fail=*/true);
 }
 
 int WorkerPool::threads_started() const {

@@ -25,9 +25,17 @@
 //     system call per task, while a burst of long tasks still wakes every worker.
 //   * Initializer failure (Break): the pool becomes broken; every unclaimed task fails with
 //     its own BrokenThreadPool, and Push() throws BrokenThreadPool from then on.
-//   * Shutdown(wait, cancel_futures): Push() throws ShutdownError from then on; queued tasks
-//     still run unless cancel_futures cancels every unclaimed one; workers exit once the queue
-//     and their batches are empty.
+//   * Shutdown(request): Push() throws ShutdownError from then on; queued tasks still run
+//     unless cancel_futures cancels every unclaimed one; workers exit once the queue and their
+//     batches are empty. request_stop (or a stop_at_deadline that passes) sets stop_all_ and
+//     signals the stop source each worker's sink publishes for its running call; a stoppable
+//     call that starts later sees stop_all_ and is signalled as it starts. AwaitTermination
+//     is the wait part (worker_pool_shutdown.cc).
+//   * Counting (stats()): Push() counts `submitted` under mu_ (which it holds anyway); each
+//     task reports its outcome to current_task_sink (task.h) — its worker's sink, one writer
+//     per sink, on its own cache line — or, when Shutdown/Break drop it, to a sink on their
+//     stack whose counts they add to dropped_* under mu_. stats() sums them under mu_, which
+//     no thread holds while user code runs.
 //   * WaitIdle: the queue, the batches and every worker are checked under mu_, which each worker
 //     takes when it looks for its next task — so the hot path (claiming batched tasks) pays
 //     nothing for it, and the last task's end wakes the waiters through mu_.
@@ -53,6 +61,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cf/core/executor_control.h"
 #include "cf/thread_pool/internal/task.h"
 
 namespace cf::internal {
@@ -86,13 +95,35 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
 
   // Queues `task` (taking the queue's reference) and starts or wakes a worker if needed.
   // Throws BrokenThreadPool or ShutdownError (after discarding the task) when the pool cannot
-  // take work. Never blocks on running tasks.
-  void Push(Task* task);
+  // take work. Never blocks on running tasks. counted: whether the task is a call that stats()
+  // counts (it then reports its outcome to current_task_sink); continuations are not.
+  void Push(Task* task, bool counted = true);
 
-  // Python's shutdown(wait, cancel_futures): see the file comment. With wait, blocks until
-  // every worker has exited and joins them — or, when called from a worker, until every other
-  // worker has exited or is itself blocked here (then joins nothing).
-  void Shutdown(bool wait, bool cancel_futures);
+  struct ShutdownRequest {
+    bool wait = true;
+    bool cancel_futures = false;
+    bool request_stop = false;
+    absl::Time deadline = absl::InfiniteFuture();  // of the wait
+    bool stop_at_deadline = false;  // ask every call to stop if the deadline passes
+  };
+  // Python's shutdown(wait, cancel_futures), with ShutdownOptions' extras: see the file
+  // comment. With wait, AwaitTermination(deadline, stop_at_deadline) and its result; without,
+  // whether nothing was queued or running any more (IdleLocked).
+  bool Shutdown(const ShutdownRequest& request);
+  void Shutdown(bool wait, bool cancel_futures) {
+    ShutdownRequest request;
+    request.wait = wait;
+    request.cancel_futures = cancel_futures;
+    Shutdown(request);
+  }
+  // Blocks until the pool is shut down and every worker has exited, then joins them and
+  // returns true; or returns false at `deadline` (after asking every call to stop if
+  // stop_at_deadline). From a worker: until every other worker has exited or is itself blocked
+  // here or in Shutdown(wait), joining nothing.
+  bool AwaitTermination(absl::Time deadline, bool stop_at_deadline);
+
+  // A snapshot of the counters and gauges (see the file comment). Never blocks on tasks.
+  ExecutorStats stats() const;
 
   int max_workers() const { return config_.max_workers; }
 
@@ -121,11 +152,15 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   // under mu_; any thread claims an index by incrementing `next` (the owner without mu_,
   // everyone else under mu_), so each task is claimed exactly once.
   static constexpr int kMaxBatch = 16;
+  // The worker's TaskSink is on its own cache lines: its owner writes it for every task,
+  // while other workers touch `next` when they steal.
   struct alignas(64) Slot {
+    explicit Slot(const std::atomic<bool>* stop_all) : sink(stop_all) {}
     static constexpr uint32_t kEmptied = 1u << 30;  // `next` after Shutdown/Break took the rest
     std::atomic<uint32_t> next{0};
     uint32_t count = 0;
     Task* tasks[kMaxBatch] = {};
+    alignas(64) TaskSink sink;
   };
 
   void SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -147,6 +182,13 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   bool IdleLocked(bool from_worker) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves the unclaimed tasks of `slot` (the calling worker's) to the front of the queue.
   void UnparkLocked(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ExecutorStats StatsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sets stop_all_ and signals the stoppable calls running now (outside mu_).
+  void RequestStopAll();
+  // Cancels (or, with fail, fails with BrokenThreadPool) a list linked by next_task, outside
+  // mu_; then adds what the tasks reported to dropped_* and ends the settling (--settling_)
+  // that the caller began under mu_.
+  void DropTasks(Task* tasks, bool fail);
 
   // The pool whose worker is the current thread (nullptr outside workers): Shutdown(wait) and
   // WaitIdle from a task must not wait for their own thread. And that worker's batch.
@@ -163,12 +205,15 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   // Mirrors queued_ > 0 (and shutdown) for the spinning worker, which reads it without mu_.
   std::atomic<bool> work_hint_{false};
   std::atomic<bool> orphaned_{false};
+  std::atomic<bool> stop_all_{false};  // every call is asked to stop (request_stop, deadline)
   std::vector<std::thread> threads_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);  // one per started thread
   int started_ ABSL_GUARDED_BY(mu_) = 0;   // threads started (never decreases)
   int starting_ ABSL_GUARDED_BY(mu_) = 0;  // started, not yet asked for a task
   int live_ ABSL_GUARDED_BY(mu_) = 0;      // started and not yet exited
-  int idle_ ABSL_GUARDED_BY(mu_) = 0;      // inside NextTask(): spinning, sleeping or checking
+  // Inside NextTask() (spinning, sleeping or checking), or on the way out after NextTask()
+  // returned nullptr at shutdown.
+  int idle_ ABSL_GUARDED_BY(mu_) = 0;
   int spinning_ ABSL_GUARDED_BY(mu_) = 0;
   int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
   int wakeups_ ABSL_GUARDED_BY(mu_) = 0;              // signals sent to sleepers not yet awake
@@ -176,6 +221,9 @@ class WorkerPool : public std::enable_shared_from_this<WorkerPool> {
   int workers_in_wait_idle_ ABSL_GUARDED_BY(mu_) = 0;  // workers blocked in WaitIdle
   int settling_ ABSL_GUARDED_BY(mu_) = 0;  // threads cancelling/failing tasks taken from the queue
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t submitted_ ABSL_GUARDED_BY(mu_) = 0;          // counted calls Push() accepted
+  int64_t dropped_cancelled_ ABSL_GUARDED_BY(mu_) = 0;  // cancelled by Shutdown(cancel_futures)
+  int64_t dropped_failed_ ABSL_GUARDED_BY(mu_) = 0;     // failed by Break
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
 };
 

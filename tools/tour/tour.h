@@ -39,6 +39,7 @@ std::vector<Section> ErrorsSections();     // errors.cc: errors, timeouts, lifet
 std::vector<Section> ProcessesSections();  // processes.cc: ProcessPoolExecutor, CPU-bound work
 std::vector<Section> PatternsSections();   // patterns.cc: the tutorials' patterns
 std::vector<Section> ProgramsSections();   // programs.cc: the tutorials' small programs
+std::vector<Section> SurvivalSections();   // survival.cc: timeouts, deaths, deadlines, stats
 
 // One tutorial second, scaled down.
 inline constexpr absl::Duration kTutorialSecond = absl::Milliseconds(40);
