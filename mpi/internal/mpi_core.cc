@@ -216,7 +216,15 @@ void MpiCore::Run() {
       progress |= ReceiveReplies(deliveries);
     }
     taken.clear();  // cancelled tasks, dropped
-    for (Delivery& d : deliveries) d.Run();
+    for (Delivery& d : deliveries) {
+      d.Run();
+      d.task.reset();
+      // The reply's buffer serves a later reply (small ones only).
+      if (spare_buffers_.size() < 128 && d.message.capacity() != 0 &&
+          d.message.capacity() <= (1 << 16)) {
+        spare_buffers_.push_back(std::move(d.message));
+      }
+    }
     deliveries.clear();
     if (progress) {
       idle_since = absl::InfiniteFuture();
@@ -289,6 +297,10 @@ void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
     }
     const std::uint64_t id = next_task_id.fetch_add(1, std::memory_order_relaxed);
     Send send{.request = MPI_REQUEST_NULL, .bytes = {}};
+    if (!spare_buffers_.empty()) {
+      send.bytes = std::move(spare_buffers_.back());
+      spare_buffers_.pop_back();
+    }
     EncodeMpiFrame(FrameKind::kCall, id, task->call().payload(), &send.bytes);
     const int rc = MPI_Isend(send.bytes.data(), static_cast<int>(send.bytes.size()), MPI_BYTE,
                              target->info.rank, kCallTag, comm_, &send.request);
@@ -313,14 +325,26 @@ void MpiCore::Dispatch(std::deque<std::unique_ptr<PoolTask>>& taken,
 }
 
 void MpiCore::TestSends() {
+  if (sends_.empty()) return;
+  // One MPI_Testsome (one pass of Open MPI's progress engine) for all of them.
+  requests_.clear();
+  for (const Send& send : sends_) requests_.push_back(send.request);
+  int completed = 0;
+  indices_.resize(requests_.size());
+  MPI_Testsome(static_cast<int>(requests_.size()), requests_.data(), &completed,
+               indices_.data(), MPI_STATUSES_IGNORE);
+  if (completed <= 0) return;  // none, or MPI_UNDEFINED
   std::size_t kept = 0;
   for (std::size_t i = 0; i < sends_.size(); ++i) {
-    int done = 0;
-    MPI_Test(&sends_[i].request, &done, MPI_STATUS_IGNORE);
-    if (!done) {
-      if (kept != i) sends_[kept] = std::move(sends_[i]);
-      ++kept;
+    if (requests_[i] == MPI_REQUEST_NULL) {
+      // Keep small buffers for the next calls; let big ones go.
+      if (spare_buffers_.size() < 128 && sends_[i].bytes.capacity() <= (1 << 16)) {
+        spare_buffers_.push_back(std::move(sends_[i].bytes));
+      }
+      continue;
     }
+    if (kept != i) sends_[kept] = std::move(sends_[i]);
+    ++kept;
   }
   sends_.resize(kept);
 }
@@ -353,6 +377,10 @@ bool MpiCore::ReceiveReplies(std::vector<Delivery>& deliveries) {
         in_flight_.fetch_sub(1);
         d.message = std::move(message_);
         message_ = ByteBuffer();
+        if (!spare_buffers_.empty()) {
+          message_ = std::move(spare_buffers_.back());
+          spare_buffers_.pop_back();
+        }
         deliveries.push_back(std::move(d));
       }
     }

@@ -150,6 +150,9 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
 
   // Manager thread only.
   std::vector<Send> sends_;
+  std::vector<MPI_Request> requests_;  // TestSends' scratch
+  std::vector<int> indices_;
+  std::vector<ByteBuffer> spare_buffers_;  // sent calls' and delivered replies' buffers, reused
   std::size_t next_worker_ = 0;
   ByteBuffer message_;
 };
