@@ -15,11 +15,13 @@ Where things come from (see ./bazelw, which puts them in place):
                                                   (benchmark peers only; without them the
                                                   benchmarks that need them are skipped, see
                                                   third_party/system_library.bzl)
+  @openmpi                                        Debian's libopenmpi-dev, for //mpi only
+                                                  (without it //mpi is skipped the same way)
 
 MODULE.bazel is the same set under Bzlmod (Bazel 7+), with the Central Registry's module names.
 """
 
-load("//third_party:system_library.bzl", "cf_system_libraries")
+load("//third_party:system_library.bzl", "cf_mpi_library", "cf_system_libraries")
 
 # Folder names inside deps_dir, as the upstream tarballs unpack.
 ABSL_DIR = "abseil-20220623.1"
@@ -72,3 +74,5 @@ def cf_dependencies(
         build_file = str(Label("//third_party:cereal.BUILD")),
     )
     cf_system_libraries(system_include, skip = native.existing_rules())
+    if "openmpi" not in native.existing_rules():
+        cf_mpi_library(system_lib = system_lib)

@@ -11,7 +11,10 @@ The repository is looked at again when the probe appears or goes: Bazel 7.1+ wat
 (repository_ctx.watch); Bazel 4 re-runs the rule when CF_SYSTEM_LIBRARIES changes, which
 ./bazelw sets from the installed packages, and at every server start (local = True).
 
-Used by deps.bzl (WORKSPACE) and by extensions.bzl's system_libraries (MODULE.bazel).
+@openmpi (//mpi's only dependency) is made the same way, from Debian's libopenmpi-dev: its headers
+are not on the default search path, so include_dir is linked into the repository as include/.
+
+Used by deps.bzl (WORKSPACE) and by extensions.bzl's system_libraries and mpi (MODULE.bazel).
 """
 
 def _cf_system_library_impl(rctx):
@@ -19,6 +22,8 @@ def _cf_system_library_impl(rctx):
     if hasattr(rctx, "watch"):
         rctx.watch(probe)
     found = probe.exists
+    if found and rctx.attr.include_dir:
+        rctx.symlink(rctx.attr.include_dir, "include")
     rctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % rctx.name)
     rctx.file(
         "BUILD.bazel",
@@ -35,6 +40,7 @@ cf_system_library = repository_rule(
         "build_file": attr.label(allow_single_file = True, mandatory = True),
         "package": attr.string(mandatory = True, doc = "The Debian package that installs it."),
         "probe": attr.string(mandatory = True, doc = "Absolute path of a header it installs."),
+        "include_dir": attr.string(doc = "A header folder to link in as include/ (if found)."),
     },
     environ = ["CF_SYSTEM_LIBRARIES"],
     local = True,
@@ -56,3 +62,18 @@ def cf_system_libraries(system_include = "/usr/include", skip = {}):
             package = "libtbb-dev",
             probe = system_include + "/oneapi/tbb/task_group.h",
         )
+
+def cf_mpi_library(name = "openmpi", system_lib = "/usr/lib/x86_64-linux-gnu"):
+    """Defines @openmpi: Debian's libopenmpi-dev (Open MPI 4.1), for //mpi only.
+
+    Without the package the target is incompatible: `bazel build //...` skips //mpi and what
+    uses it, and nothing else in cf needs MPI. ./bazelw installs it (with openmpi-bin and
+    python3-mpi4py) when a command names //mpi, //tests/mpi, //tools/mpi or //... .
+    """
+    cf_system_library(
+        name = name,
+        build_file = Label("//third_party:openmpi.BUILD"),
+        package = "libopenmpi-dev",
+        probe = system_lib + "/openmpi/include/mpi.h",
+        include_dir = system_lib + "/openmpi/include",
+    )

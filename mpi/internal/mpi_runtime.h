@@ -1,0 +1,49 @@
+// cf/mpi/internal/mpi_runtime.h — this process's place in the MPI job, set once by
+// cf::InitMpiPool, and the lock that serialises its MPI calls.
+//
+// Not part of the public API.
+//
+// Roles (decided in InitMpiPool, after MPI_Init_thread(MPI_THREAD_SERIALIZED)):
+//   spawned worker   MPI_Comm_get_parent() is not MPI_COMM_NULL: serves the spawning
+//                    executor over the parent intercommunicator, then finalises and exits
+//   world worker     world rank > 0: serves rank 0 over MPI_COMM_WORLD until rank 0's
+//                    exit sends kShutdown, then finalises and exits (SPMD route)
+//   main             world rank 0: InitMpiPool returns; at exit (atexit) every world worker
+//                    gets kShutdown and MPI_Finalize runs
+// Threads: Open MPI is initialised MPI_THREAD_SERIALIZED, so at most one thread may be inside
+// MPI at a time. Every MPI call on the main rank is made with MpiLock() held (the executors'
+// manager threads, spawn, the exit handler); worker ranks are single-threaded.
+//
+// World ownership (SPMD route): the world's worker ranks serve one MpiPoolExecutor at a time;
+// AcquireWorld() blocks until the previous one's manager has finished (its calls are all
+// answered, so no message of it is still on the way).
+#ifndef CF_MPI_INTERNAL_MPI_RUNTIME_H_
+#define CF_MPI_INTERNAL_MPI_RUNTIME_H_
+
+#include "absl/synchronization/mutex.h"
+
+namespace cf::internal {
+
+// Serialises this process's MPI calls (see the file comment).
+absl::Mutex& MpiLock();
+
+// True once InitMpiPool has initialised MPI in this process (the main rank).
+bool MpiPoolReady();
+// MPI_COMM_WORLD's size and this process's rank in it (valid once MpiPoolReady()).
+int MpiWorldSize();
+int MpiWorldRank();
+
+// The world's worker ranks for one executor at a time (see the file comment).
+void AcquireWorld();
+void ReleaseWorld();
+
+// A spawned job died under an executor: Open MPI calls may never return now, so the exit
+// handler skips MPI_Finalize.
+void MarkMpiDamaged();
+
+// Runs InitMpiPool's role decision; returns only on the main rank.
+void InitMpiRuntime(int* argc, char*** argv);
+
+}  // namespace cf::internal
+
+#endif  // CF_MPI_INTERNAL_MPI_RUNTIME_H_

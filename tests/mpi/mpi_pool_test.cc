@@ -1,0 +1,294 @@
+// MpiPoolExecutor's tests. One binary, run three ways by tests/mpi/BUILD.bazel (each through
+// run_mpi.sh, which bounds it in time):
+//   World*    mpirun --oversubscribe -np 3: rank 0 runs the tests, ranks 1 and 2 serve
+//   OneRank*  mpirun -np 1: a job of one rank, whose calls run on rank 0 itself
+//   Spawn*    no mpirun (a singleton): the dynamic route, spawning 2 workers
+// main() calls cf::InitMpiPool first, so only rank 0 runs GoogleTest (and writes its output
+// and XML); the other ranks serve calls and exit when rank 0 exits. Every wait is bounded.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstdint>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cf/core/errors.h"
+#include "cf/core/future.h"
+#include "cf/core/wait.h"
+#include "cf/mpi/mpi_pool_executor.h"
+#include "gtest/gtest.h"
+#include "tests/mpi/mpi_tasks.h"
+
+namespace cf {
+namespace {
+
+using mpi_test::Echo;
+using mpi_test::KillSelf;
+using mpi_test::Noop;
+using mpi_test::Pid;
+using mpi_test::SleepMs;
+using mpi_test::Square;
+using mpi_test::ThrowOutOfRange;
+using mpi_test::ThrowUnregistered;
+
+constexpr absl::Duration kBound = absl::Seconds(60);
+
+std::vector<int> Iota(int n) {
+  std::vector<int> v(n);
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
+// Submit, Map and exceptions: the same checks for every route.
+void CheckBasics(MpiPoolExecutor& pool) {
+  EXPECT_EQ(pool.Submit(&Square, 7).Result(kBound), 49);
+  EXPECT_EQ(pool.Submit(&Echo, std::string("héllo")).Result(kBound), "héllo");
+  pool.Submit(&Noop).Result(kBound);
+  std::vector<int> got;
+  for (int v : pool.Map(&Square, Iota(1000), {.timeout = kBound, .chunksize = 7})) {
+    got.push_back(v);
+  }
+  ASSERT_EQ(got.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(got[i], i * i) << i;
+  EXPECT_THROW(pool.Submit(&ThrowOutOfRange, 3).Result(kBound), std::out_of_range);
+  try {
+    pool.Submit(&ThrowUnregistered, 4).Result(kBound);
+    ADD_FAILURE() << "no exception";
+  } catch (const RemoteError& e) {
+    EXPECT_NE(std::string(e.type_name()).find("ParseTrouble"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("bad input 4"), std::string::npos);
+  }
+}
+
+TEST(WorldTest, SubmitMapAndExceptionsCrossRanks) {
+  MpiPoolExecutor pool;
+  EXPECT_EQ(pool.workers(), MpiWorkers::kWorld);
+  EXPECT_EQ(pool.max_workers(), 2);
+  CheckBasics(pool);
+}
+
+TEST(WorldTest, CallsRunOnTheOtherRanks) {
+  MpiPoolExecutor pool({.calls_per_worker = 1});
+  std::vector<Future<std::int64_t>> pids;
+  for (int i = 0; i < 8; ++i) {
+    pool.Submit(&SleepMs, 20);
+    pids.push_back(pool.Submit(&Pid));
+  }
+  std::set<std::int64_t> seen;
+  for (auto& f : pids) seen.insert(f.Result(kBound));
+  EXPECT_EQ(seen.count(getpid()), 0u);
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+TEST(WorldTest, MapKeepsOrderWithBigChunksAndBuffersize) {
+  MpiPoolExecutor pool;
+  std::int64_t sum = 0;
+  int count = 0;
+  for (int v : pool.Map(&Square, Iota(10000),
+                        {.timeout = kBound, .chunksize = 1000, .buffersize = 2})) {
+    EXPECT_EQ(v, count * count);
+    sum += v;
+    ++count;
+  }
+  EXPECT_EQ(count, 10000);
+  // Chunks that do not divide the input.
+  std::vector<int> odd;
+  for (int v : pool.Map(&Square, Iota(10), {.timeout = kBound, .chunksize = 3})) odd.push_back(v);
+  EXPECT_EQ(odd, (std::vector<int>{0, 1, 4, 9, 16, 25, 36, 49, 64, 81}));
+  // Python's map(fn, a, b): zipped, up to the shortest.
+  std::vector<int> products;
+  for (int v : pool.Map(&mpi_test::Mul, Iota(5), std::vector<int>{10, 20, 30},
+                        MapOptions{.timeout = kBound})) {
+    products.push_back(v);
+  }
+  EXPECT_EQ(products, (std::vector<int>{0, 20, 60}));
+}
+
+TEST(WorldTest, MapTimeoutThrowsAndCancelsTheRest) {
+  MpiPoolExecutor pool({.calls_per_worker = 1});
+  const absl::Time start = absl::Now();
+  auto results = pool.Map(&SleepMs, std::vector<int>(6, 400),
+                          {.timeout = absl::Milliseconds(100)});
+  EXPECT_THROW(
+      {
+        for (int v : results) (void)v;
+      },
+      TimeoutError);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(WorldTest, MapExceptionAtItsPosition) {
+  MpiPoolExecutor pool;
+  auto results = pool.Map(&ThrowOutOfRange, Iota(3), {.timeout = kBound});
+  EXPECT_THROW(results.begin(), std::out_of_range);
+}
+
+TEST(WorldTest, QueuedCallsCanBeCancelled) {
+  MpiPoolExecutor pool({.calls_per_worker = 1});
+  auto a = pool.Submit(&SleepMs, 500);
+  auto b = pool.Submit(&SleepMs, 500);
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 10; ++i) queued.push_back(pool.Submit(&Square, i));
+  for (auto& f : queued) EXPECT_TRUE(f.Cancel());
+  EXPECT_EQ(a.Result(kBound), 500);
+  EXPECT_EQ(b.Result(kBound), 500);
+  for (auto& f : queued) {
+    EXPECT_TRUE(f.Cancelled());
+    EXPECT_THROW(f.Result(kBound), CancelledError);
+  }
+  // The ranks still serve after the cancelled calls.
+  EXPECT_EQ(pool.Submit(&Square, 5).Result(kBound), 25);
+}
+
+TEST(WorldTest, ShutdownCancelFuturesCancelsTheQueue) {
+  MpiPoolExecutor pool({.calls_per_worker = 1});
+  auto a = pool.Submit(&SleepMs, 300);
+  auto b = pool.Submit(&SleepMs, 300);
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 10; ++i) queued.push_back(pool.Submit(&Square, i));
+  pool.Shutdown(/*wait=*/true, /*cancel_futures=*/true);
+  EXPECT_TRUE(a.Done());
+  EXPECT_TRUE(b.Done());
+  for (auto& f : queued) EXPECT_TRUE(f.Cancelled());
+  EXPECT_THROW(pool.Submit(&Square, 1), ShutdownError);
+}
+
+TEST(WorldTest, ShutdownWaitsForEveryCall) {
+  std::vector<Future<int>> futures;
+  {
+    MpiPoolExecutor pool;
+    for (int i = 0; i < 20; ++i) futures.push_back(pool.Submit(&SleepMs, 10));
+  }  // the destructor is Shutdown(true)
+  for (auto& f : futures) {
+    EXPECT_TRUE(f.Done());
+    EXPECT_EQ(f.Result(absl::ZeroDuration()), 10);
+  }
+}
+
+TEST(WorldTest, ExecutorsTakeTurnsOnTheRanks) {
+  for (int round = 0; round < 3; ++round) {
+    MpiPoolExecutor pool(round + 1 > 2 ? 2 : round + 1);
+    EXPECT_EQ(pool.Submit(&Square, round).Result(kBound), round * round);
+  }
+}
+
+TEST(WorldTest, FuturesComposeWithWaitAndCallbacks) {
+  MpiPoolExecutor pool;
+  std::vector<Future<int>> futures;
+  for (int i = 0; i < 10; ++i) futures.push_back(pool.Submit(&Square, i));
+  auto done = Wait(futures, kBound);
+  EXPECT_EQ(done.done.size(), 10u);
+  absl::Notification called;
+  futures[3].AddDoneCallback([&](const Future<int>& f) {
+    EXPECT_EQ(f.Result(absl::ZeroDuration()), 9);
+    called.Notify();
+  });
+  EXPECT_TRUE(called.WaitForNotificationWithTimeout(kBound));
+}
+
+TEST(WorldTest, BadUsesFailClearly) {
+  EXPECT_THROW(MpiPoolExecutor(5), std::invalid_argument);  // only 2 other ranks
+  MpiPoolExecutor pool;
+  EXPECT_THROW(pool.Submit(&mpi_test::NotRegistered, 1), std::invalid_argument);
+  EXPECT_THROW(pool.Map(&Square, Iota(3), {.chunk_timeout = absl::Seconds(1)}),
+               std::invalid_argument);
+}
+
+TEST(OneRankTest, CallsRunLocally) {
+  MpiPoolExecutor pool;
+  EXPECT_EQ(pool.workers(), MpiWorkers::kSpawn);  // kAuto in a job of one rank: spawn
+  pool.Shutdown();
+  MpiPoolExecutor local({.workers = MpiWorkers::kWorld});
+  EXPECT_EQ(local.max_workers(), 1);
+  EXPECT_EQ(local.Submit(&Pid).Result(kBound), getpid());
+  CheckBasics(local);
+}
+
+// Run only by mpi_job_test, under mpirun: a worker rank dies; Open MPI aborts the job.
+TEST(WorldKillTest, AKilledRankAbortsTheJob) {
+  MpiPoolExecutor pool;
+  auto slow = pool.Submit(&SleepMs, 30000);
+  auto killed = pool.Submit(&KillSelf, 1);
+  killed.Wait(kBound);  // mpirun ends this process first
+  ADD_FAILURE() << "still running after a worker rank died";
+}
+
+bool Gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
+  std::vector<pid_t> pids;
+  {
+    MpiPoolExecutor pool(
+        {.max_workers = 2, .workers = MpiWorkers::kSpawn, .calls_per_worker = 1});
+    EXPECT_EQ(pool.workers(), MpiWorkers::kSpawn);
+    EXPECT_EQ(pool.max_workers(), 2);
+    pids = pool.worker_pids();
+    ASSERT_EQ(pids.size(), 2u);
+    CheckBasics(pool);
+    std::set<std::int64_t> seen;
+    std::vector<Future<std::int64_t>> ran;
+    for (int i = 0; i < 8; ++i) {
+      pool.Submit(&SleepMs, 20);
+      ran.push_back(pool.Submit(&Pid));
+    }
+    for (auto& f : ran) seen.insert(f.Result(kBound));
+    EXPECT_EQ(seen, std::set<std::int64_t>(pids.begin(), pids.end()));
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  for (pid_t pid : pids) {
+    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_TRUE(Gone(pid)) << pid;
+  }
+}
+
+TEST(SpawnTest, AWorkerBinary) {
+  const char* worker = std::getenv("CF_MPI_WORKER");
+  ASSERT_NE(worker, nullptr) << "run by //tests/mpi:mpi_spawn_test";
+  char resolved[PATH_MAX];
+  ASSERT_NE(realpath(worker, resolved), nullptr) << worker;
+  MpiPoolExecutor pool(
+      {.max_workers = 2, .workers = MpiWorkers::kSpawn, .worker_binary = resolved});
+  EXPECT_EQ(pool.worker_pids().size(), 2u);
+  CheckBasics(pool);
+}
+
+TEST(SpawnTest, AKilledWorkerFailsThePendingFutures) {
+  MpiPoolExecutor pool({.max_workers = 2, .workers = MpiWorkers::kSpawn});
+  auto slow = pool.Submit(&SleepMs, 30000);
+  auto killed = pool.Submit(&KillSelf, 1);
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 100; ++i) queued.push_back(pool.Submit(&SleepMs, 100));
+  const absl::Time start = absl::Now();
+  EXPECT_THROW(killed.Result(kBound), BrokenProcessPool);
+  EXPECT_THROW(slow.Result(kBound), BrokenProcessPool);
+  for (auto& f : queued) {
+    ASSERT_TRUE(f.Wait(kBound));
+    EXPECT_FALSE(f.Cancelled());
+    EXPECT_NE(f.Exception(absl::ZeroDuration()), nullptr);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  try {
+    pool.Submit(&Square, 1);
+    ADD_FAILURE() << "Submit on a broken pool";
+  } catch (const BrokenProcessPool& e) {
+    EXPECT_NE(std::string(e.what()).find("MPI worker rank"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace cf
+
+int main(int argc, char** argv) {
+  cf::InitMpiPool(&argc, &argv);  // worker ranks serve here and never return
+  testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

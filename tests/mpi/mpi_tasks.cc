@@ -1,0 +1,49 @@
+#include "tests/mpi/mpi_tasks.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "cf/serialization/task.h"
+
+namespace cf::mpi_test {
+namespace {
+struct ParseTrouble : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+}  // namespace
+
+int Square(int x) { return x * x; }
+void Noop() {}
+std::int64_t Pid() { return getpid(); }
+int SleepMs(int ms) {
+  absl::SleepFor(absl::Milliseconds(ms));
+  return ms;
+}
+int ThrowOutOfRange(int x) { throw std::out_of_range(absl::StrCat("x=", x)); }
+int ThrowUnregistered(int x) { throw ParseTrouble(absl::StrCat("bad input ", x)); }
+int KillSelf(int x) {
+  raise(SIGKILL);
+  return x;
+}
+std::string Echo(std::string s) { return s; }
+int Mul(int a, int b) { return a * b; }
+int NotRegistered(int x) { return x; }
+
+}  // namespace cf::mpi_test
+
+CF_TASK(cf::mpi_test::Square);
+CF_TASK(cf::mpi_test::Noop);
+CF_TASK(cf::mpi_test::Pid);
+CF_TASK(cf::mpi_test::SleepMs);
+CF_TASK(cf::mpi_test::ThrowOutOfRange);
+CF_TASK(cf::mpi_test::ThrowUnregistered);
+CF_TASK(cf::mpi_test::KillSelf);
+CF_TASK(cf::mpi_test::Echo);
+CF_TASK(cf::mpi_test::Mul);
