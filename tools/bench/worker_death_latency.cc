@@ -6,7 +6,7 @@
 //                                returns from the worker that replaced the dead one,
 // over N kills (default 1000) per start method, and print p50 and p99 in milliseconds.
 //
-//   bazel run --config=opt //tools/bench:worker_death_latency -- [N] [METHOD...]
+//   ./bazelw run --config=opt //tools/bench:worker_death_latency -- [N] [METHOD...]
 //
 // METHOD: fork, forkserver, spawn (default: all three).
 #include <signal.h>
