@@ -83,6 +83,17 @@ TEST_F(RingClaimTest, CancelWinsOverTheManagerTakingACallBack) {
   EXPECT_FALSE(task->AttachClaim(**other, 9));
 }
 
+// The manager detaches a claimed call when it takes it from a worker that died or timed out:
+// the future keeps saying running (and Cancel() keeps losing), though nobody looked before.
+TEST_F(RingClaimTest, AClaimedCallStaysRunningOnceDetached) {
+  auto task = Queue(8);
+  Future<int> f = task->GetFuture();
+  SetWord(8, kClaimClaimed);
+  task->DetachClaim();
+  EXPECT_TRUE(f.Running());
+  EXPECT_FALSE(f.Cancel());
+}
+
 TEST_F(RingClaimTest, AReusedSlotMeansTheCallWasClaimedLongAgo) {
   auto task = Queue(7);
   Future<int> f = task->GetFuture();

@@ -207,6 +207,15 @@ TEST_P(SurvivalTest, ATimeoutMustBePositive) {
                std::invalid_argument);
 }
 
+TEST_P(SurvivalTest, OptionsAreChecked) {
+  ProcessPoolExecutor::Options options = Options(1, WorkerDeath::kRetryTask);
+  options.max_retries = -1;
+  EXPECT_THROW(ProcessPoolExecutor{options}, std::invalid_argument);
+  options = Options(1);
+  options.kill_grace = absl::ZeroDuration();
+  EXPECT_THROW(ProcessPoolExecutor{options}, std::invalid_argument);
+}
+
 // --- What a worker's death means ---
 
 TEST_P(SurvivalTest, FailTaskFailsOnlyTheCallItsWorkerWasRunning) {
@@ -440,6 +449,28 @@ TEST_P(SurvivalTest, CallbacksOfCallsCancelledByShutdownMayUseThePool) {
   for (Future<int>& f : queued) EXPECT_TRUE(f.Cancelled());
   gate.Open();
   EXPECT_EQ(blocker.Result(kBound), 1);
+}
+
+// A done-callback runs on the manager's thread, which cannot end while it runs: waiting there
+// would only run out the timeout. Both answer at once.
+TEST_P(SurvivalTest, ShutdownAndAwaitTerminationFromADoneCallbackDoNotWait) {
+  ProcessPoolExecutor pool(Options(1));
+  absl::Duration took = absl::InfiniteDuration();
+  bool awaited = true;
+  bool shut_down = true;
+  Future<int> f = pool.Submit(&Identity, 1);
+  Future<int> g = f.Then([&](const Future<int>&) {
+    const absl::Time start = absl::Now();
+    awaited = pool.AwaitTermination(kBound);
+    shut_down = pool.Shutdown({.wait = true, .timeout = kBound});
+    took = absl::Now() - start;
+    return 0;
+  });
+  EXPECT_EQ(g.Result(kBound), 0);
+  EXPECT_LT(took, absl::Seconds(10));
+  EXPECT_FALSE(awaited);  // not even shut down then
+  EXPECT_TRUE(shut_down);  // every call had ended: the callback's own is counted first
+  EXPECT_TRUE(pool.AwaitTermination(kBound));
 }
 
 TEST_P(SurvivalTest, StatsFromADoneCallback) {
