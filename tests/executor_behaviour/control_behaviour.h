@@ -32,6 +32,7 @@
 #include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "gtest/gtest.h"
+#include "tests/executor_behaviour/executor_fixture.h"
 #include "tests/executor_behaviour/tasks.h"
 #include "tests/executor_behaviour/test_util.h"
 
@@ -65,31 +66,7 @@ inline ::testing::AssertionResult AtRest(const ExecutorStats& s) {
 }
 
 template <typename Traits>
-class ControlBehaviourTest : public ::testing::Test {
- protected:
-  using Executor = typename Traits::Executor;
-  using Gate = typename Traits::Gate;
-  static constexpr int kWorkers = Traits::kWorkers;
-
-  void SetUp() override { executor_ = Traits::Make(kWorkers); }
-  void TearDown() override {
-    if (executor_ != nullptr) executor_->Shutdown(/*wait=*/true);
-  }
-
-  Executor& executor() { return *executor_; }
-
-  // Occupies every worker with a task blocked on `gate` and waits until they all run.
-  std::vector<Future<int>> BlockWorkers(Gate& gate) {
-    std::vector<Future<int>> blockers;
-    for (int i = 0; i < kWorkers; ++i) {
-      blockers.push_back(executor().Submit(Traits::kPassGate, gate.id(), -1 - i));
-    }
-    EXPECT_TRUE(gate.AwaitArrivals(kWorkers, kBound)) << "the workers never started";
-    return blockers;
-  }
-
-  std::unique_ptr<Executor> executor_;
-};
+class ControlBehaviourTest : public ExecutorFixture<Traits> {};
 
 TYPED_TEST_SUITE_P(ControlBehaviourTest);
 

@@ -44,6 +44,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/core/canned_futures.h"
+#include "tests/executor_behaviour/executor_fixture.h"
 #include "tests/executor_behaviour/tasks.h"
 #include "tests/executor_behaviour/test_util.h"
 
@@ -56,33 +57,7 @@ inline std::vector<std::pair<int, int>> PowInputs() {
 }
 
 template <typename Traits>
-class ExecutorBehaviourTest : public ::testing::Test {
- protected:
-  using Executor = typename Traits::Executor;
-  using Gate = typename Traits::Gate;
-  static constexpr int kWorkers = Traits::kWorkers;
-
-  void SetUp() override { executor_ = Traits::Make(kWorkers); }
-  void TearDown() override {
-    if (executor_ != nullptr) executor_->Shutdown(/*wait=*/true);
-  }
-
-  Executor& executor() { return *executor_; }
-
-  // Occupies every worker of `executor` with a task blocked on `gate`, and waits until all of
-  // them are running; returns their futures. Work submitted afterwards stays queued until the
-  // gate opens.
-  std::vector<Future<int>> BlockWorkers(Executor& executor, Gate& gate, int workers) {
-    std::vector<Future<int>> blockers;
-    for (int i = 0; i < workers; ++i) {
-      blockers.push_back(executor.Submit(Traits::kPassGate, gate.id(), -1 - i));
-    }
-    EXPECT_TRUE(gate.AwaitArrivals(workers, kBound)) << "the workers never started";
-    return blockers;
-  }
-
-  std::unique_ptr<Executor> executor_;
-};
+class ExecutorBehaviourTest : public ExecutorFixture<Traits> {};
 
 TYPED_TEST_SUITE_P(ExecutorBehaviourTest);
 
