@@ -6,6 +6,10 @@
 // a 16 MB payload can be read from a pipe or encoded straight into place without an extra pass
 // over memory. clear() keeps the capacity, so a buffer reused frame after frame allocates once.
 //
+// Where the bytes live: on the heap (new[]), unless the buffer was made with a
+// ByteBuffer::Allocator — the process pool's workers encode big results straight into shared
+// memory that way. A copy-constructed buffer is on the heap; a move takes the allocator along.
+//
 // Thread safety: thread-compatible, like std::vector (const methods may run concurrently; any
 // mutation needs exclusive access).
 //
@@ -28,7 +32,23 @@ namespace cf {
 
 class ByteBuffer {
  public:
+  // Storage other than the heap. The allocator outlives every buffer made with it.
+  class Allocator {
+   public:
+    virtual ~Allocator() = default;
+    // At least `capacity` bytes whose first `keep` bytes equal old[0, keep); `old` (nullptr, or
+    // what this allocator returned with `old_capacity`) is released by the call unless the
+    // result is the same pointer. Throws std::bad_alloc when there is no memory, leaving `old`
+    // as it was.
+    virtual char* Reallocate(char* old, size_t old_capacity, size_t keep, size_t capacity) = 0;
+    // Releases what Reallocate returned.
+    virtual void Free(char* data, size_t capacity) = 0;
+  };
+
   ByteBuffer() = default;
+  // An empty buffer whose bytes will come from `allocator` (nullptr: the heap).
+  explicit ByteBuffer(Allocator* allocator) : allocator_(allocator) {}
+  ~ByteBuffer() { ReleaseMemory(); }
   // A buffer holding a copy of `bytes`.
   explicit ByteBuffer(absl::Span<const char> bytes) { Append(bytes.data(), bytes.size()); }
 
@@ -41,21 +61,31 @@ class ByteBuffer {
     return *this;
   }
   ByteBuffer(ByteBuffer&& other) noexcept
-      : data_(std::move(other.data_)), size_(other.size_), capacity_(other.capacity_) {
+      : data_(other.data_),
+        size_(other.size_),
+        capacity_(other.capacity_),
+        allocator_(other.allocator_) {
+    other.data_ = nullptr;
     other.size_ = 0;
     other.capacity_ = 0;
   }
   ByteBuffer& operator=(ByteBuffer&& other) noexcept {
-    data_ = std::move(other.data_);
-    size_ = other.size_;
-    capacity_ = other.capacity_;
-    other.size_ = 0;
-    other.capacity_ = 0;
+    if (this != &other) {
+      ReleaseMemory();
+      data_ = other.data_;
+      size_ = other.size_;
+      capacity_ = other.capacity_;
+      allocator_ = other.allocator_;
+      other.data_ = nullptr;
+      other.size_ = 0;
+      other.capacity_ = 0;
+    }
     return *this;
   }
 
-  char* data() { return data_.get(); }
-  const char* data() const { return data_.get(); }
+  char* data() { return data_; }
+  const char* data() const { return data_; }
+  Allocator* allocator() const { return allocator_; }
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   bool empty() const { return size_ == 0; }
@@ -93,9 +123,16 @@ class ByteBuffer {
   }
   void Append(absl::Span<const char> bytes) { Append(bytes.data(), bytes.size()); }
 
-  // Frees the storage.
+  // Frees the storage (the allocator stays).
   void ReleaseMemory() {
-    data_.reset();
+    if (data_ != nullptr) {
+      if (allocator_ == nullptr) {
+        delete[] data_;
+      } else {
+        allocator_->Free(data_, capacity_);
+      }
+    }
+    data_ = nullptr;
     size_ = 0;
     capacity_ = 0;
   }
@@ -110,15 +147,22 @@ class ByteBuffer {
     Reallocate(needed > doubled ? needed : doubled);
   }
   void Reallocate(size_t new_capacity) {
-    std::unique_ptr<char[]> fresh(new char[new_capacity]);  // default-initialised: no zeroing
-    if (size_ > 0) std::memcpy(fresh.get(), data_.get(), size_);
-    data_ = std::move(fresh);
+    if (allocator_ != nullptr) {
+      data_ = allocator_->Reallocate(data_, capacity_, size_, new_capacity);
+      capacity_ = new_capacity;
+      return;
+    }
+    char* fresh = new char[new_capacity];  // default-initialised: no zeroing
+    if (size_ > 0) std::memcpy(fresh, data_, size_);
+    delete[] data_;
+    data_ = fresh;
     capacity_ = new_capacity;
   }
 
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  Allocator* allocator_ = nullptr;
 };
 
 }  // namespace cf

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
+#include <new>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -96,6 +98,73 @@ absl::StatusOr<char*> PayloadArena::PrepareWrite(std::size_t n) {
   }
   if (absl::Status s = MapAtLeast(n, want); !s.ok()) return s;
   return base_;
+}
+
+absl::StatusOr<char*> PayloadArena::Reserve(std::size_t n) {
+  if (base_ != nullptr && mapped_ >= n) return base_;
+  absl::StatusOr<std::size_t> size = FileSize(fd_.get());
+  if (!size.ok()) return size.status();
+  const std::size_t want = std::max(RoundUp(n), *size);
+  if (want > *size) {
+    if (ftruncate(fd_.get(), static_cast<off_t>(want)) != 0) {
+      return ErrnoStatus(absl::StrCat("ftruncate to ", want, " bytes (a payload arena)"));
+    }
+    const int rc = fallocate(fd_.get(), 0, static_cast<off_t>(*size),
+                             static_cast<off_t>(want - *size));
+    if (rc != 0 && errno != EOPNOTSUPP) {
+      const absl::Status status =
+          ErrnoStatus(absl::StrCat("fallocate of ", want, " bytes (a payload arena)"));
+      (void)!ftruncate(fd_.get(), static_cast<off_t>(*size));
+      return status;
+    }
+  }
+  // The new mapping first, so that a failure leaves the old one (and the bytes the writer is
+  // keeping) in place; the file holds those bytes, so the new mapping shows them too.
+  void* base = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_.get(), 0);
+  if (base == MAP_FAILED) {
+    return ErrnoStatus(absl::StrCat("mmap of ", want, " bytes (a payload arena)"));
+  }
+  Unmap();
+  base_ = static_cast<char*>(base);
+  mapped_ = want;
+  return base_;
+}
+
+void PayloadArena::Trim() {
+  absl::StatusOr<std::size_t> size = FileSize(fd_.get());
+  if (!size.ok() || *size <= kKeepBytes) return;
+  Unmap();
+  (void)!ftruncate(fd_.get(), static_cast<off_t>(kKeepBytes));
+}
+
+char* ResultArenaAllocator::HeapCopy(char* old, std::size_t keep, std::size_t capacity) {
+  char* fresh = new char[capacity];  // may throw std::bad_alloc: `old` is untouched then
+  if (keep > 0) std::memcpy(fresh, old, keep);
+  if (old != nullptr && old != in_arena_) delete[] old;
+  in_arena_ = nullptr;
+  return fresh;
+}
+
+char* ResultArenaAllocator::Reallocate(char* old, std::size_t /*old_capacity*/, std::size_t keep,
+                                       std::size_t capacity) {
+  const bool was_in_arena = Holds(old);
+  if (capacity <= heap_limit_ && !was_in_arena) return HeapCopy(old, keep, capacity);
+  absl::StatusOr<char*> room = arena_->Reserve(capacity);
+  if (!room.ok()) return HeapCopy(old, keep, capacity);  // the caller copies it later, or fails
+  if (!was_in_arena && old != nullptr) {
+    if (keep > 0) std::memcpy(*room, old, keep);
+    delete[] old;
+  }
+  in_arena_ = *room;
+  return *room;
+}
+
+void ResultArenaAllocator::Free(char* data, std::size_t /*capacity*/) {
+  if (Holds(data)) {
+    in_arena_ = nullptr;  // the arena keeps its pages for the next result
+  } else {
+    delete[] data;
+  }
 }
 
 absl::StatusOr<absl::Span<const char>> PayloadArena::Read(std::size_t n) {

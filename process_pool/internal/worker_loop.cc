@@ -65,7 +65,8 @@ class Worker {
         spin_(SpinBudget(kWorkerSpin)),
         region_(std::move(region)),
         calls_(region_->calls()),
-        results_(region_->results()) {
+        results_(region_->results()),
+        result_allocator_(&region_->result_arena(), SharedRegion::kMaxRingPayload) {
     EnlargePipeBuffer(out_fd).IgnoreError();
   }
 
@@ -101,6 +102,7 @@ class Worker {
           call = *bytes;
         }
         ReleaseDecoded();
+        PrepareOutcomeBuffer();
         RunTaskCall(call, &outcome_);
         calls_.Pop();  // room for the pool's next calls while the result goes out
         if (!SendOutcome(record.seq)) return 0;
@@ -191,8 +193,27 @@ class Worker {
     }
   }
 
-  // The outcome of call `seq`: in the ring if it fits, else in the result arena once the pool
-  // is done with the previous one there.
+  // Where the next call's outcome is encoded: straight into the result arena (through
+  // result_allocator_, once it outgrows the ring) when the pool is done with the arena's last
+  // payload — only this worker makes it busy again, so it stays free until SendOutcome — else
+  // on the heap, to be copied in once the arena is free. A giant's pages beyond kKeepBytes go
+  // back once a call no longer needs them.
+  void PrepareOutcomeBuffer() {
+    const bool arena_free = results_.control().arena_busy.load(std::memory_order_seq_cst) == 0;
+    ByteBuffer& buffer = outcome_.payload;
+    PayloadArena& arena = region_->result_arena();
+    if (result_allocator_.Holds(buffer.data()) &&
+        (!arena_free || arena.mapped() > PayloadArena::kKeepBytes)) {
+      buffer.ReleaseMemory();  // the bytes stay in the arena; the buffer lets go of them
+    }
+    if (arena_free && arena.mapped() > PayloadArena::kKeepBytes) arena.Trim();
+    if (arena_free != (buffer.allocator() == &result_allocator_)) {
+      buffer = ByteBuffer(arena_free ? &result_allocator_ : nullptr);
+    }
+  }
+
+  // The outcome of call `seq`: in the ring if it fits, else in the result arena (already there
+  // if it was encoded there) once the pool is done with the previous one there.
   bool SendOutcome(std::uint64_t seq) {
     EnforceLimit(channel_, outcome_);
     const RecordKind kind =
@@ -201,6 +222,12 @@ class Worker {
       return PushResult(kind, seq, outcome_.payload);
     }
     auto& busy = results_.control().arena_busy;
+    if (result_allocator_.Holds(outcome_.payload.data())) {
+      busy.store(1, std::memory_order_relaxed);  // published by the record's release
+      const ArenaNote note{outcome_.payload.size(), kind, {}};
+      return PushResult(RecordKind::kArena, seq,
+                        absl::MakeConstSpan(reinterpret_cast<const char*>(&note), sizeof(note)));
+    }
     if (!AwaitResultsRoom([&] { return busy.load(std::memory_order_seq_cst) == 0; })) {
       return false;
     }
@@ -260,6 +287,7 @@ class Worker {
   ByteRing& calls_;
   ByteRing& results_;
   Frame frame_;
+  ResultArenaAllocator result_allocator_;  // before outcome_, whose buffer may use it
   TaskOutcome outcome_;
   std::deque<std::pair<std::uint64_t, Attachments>> held_;  // by call seq, until decoded
   bool configured_ = false;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <numeric>
@@ -155,6 +156,34 @@ TEST_P(HandOffTest, BigAndSmallCallsInterleave) {
     futures.push_back(pool->Submit(&Echo, data));
   }
   for (int i = 0; i < 24; ++i) EXPECT_EQ(futures[i].Result(kBound), inputs[i]) << i;
+}
+
+// Big results encoded straight into the worker's result arena, and on the heap while the pool
+// still reads the previous one there (one worker, many calls in flight), a giant over the
+// arena's 64 MiB keep size among them, and results that grow piece by piece past the ring's
+// limit: each arrives whole.
+TEST_P(HandOffTest, BigResultsInARowArriveWhole) {
+  auto pool = Make(1);
+  const std::vector<std::int64_t> sizes = {300 << 10, 3 << 20, 5,       1 << 20, 70 << 20,
+                                           400 << 10, 2 << 20, 8 << 20, 17,      300 << 10};
+  std::vector<Future<std::vector<std::uint8_t>>> bytes;
+  std::vector<Future<std::vector<std::string>>> strings;
+  for (std::int64_t size : sizes) {
+    bytes.push_back(pool->Submit(&MakeBytes, size));
+    strings.push_back(pool->Submit(&MakeStrings, size / 1000 + 1, std::int64_t{1000}));
+  }
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    const std::vector<std::uint8_t> b = bytes[i].Result(kBound);
+    ASSERT_EQ(b.size(), static_cast<size_t>(sizes[i])) << i;
+    EXPECT_EQ(std::count(b.begin(), b.end(), std::uint8_t{7}), sizes[i]) << i;
+    const std::vector<std::string> s = strings[i].Result(kBound);
+    ASSERT_EQ(s.size(), static_cast<size_t>(sizes[i] / 1000 + 1)) << i;
+    for (size_t j = 0; j < s.size(); ++j) {
+      ASSERT_EQ(s[j], std::string(1000, static_cast<char>('a' + j % 26))) << i << " " << j;
+    }
+  }
+  // The worker gave back the giant's pages and goes on.
+  EXPECT_EQ(pool->Submit(&MakeBytes, std::int64_t{1} << 20).Result(kBound).size(), 1u << 20);
 }
 
 TEST_P(HandOffTest, ManyCallsArriveWhole) {

@@ -67,6 +67,14 @@ Deep MakeDeep(int depth) { return Deep{depth}; }
 std::vector<std::uint8_t> MakeBytes(std::int64_t n) {
   return std::vector<std::uint8_t>(static_cast<size_t>(n), 7);
 }
+std::vector<std::string> MakeStrings(std::int64_t count, std::int64_t length) {
+  std::vector<std::string> strings;
+  strings.reserve(static_cast<size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    strings.emplace_back(static_cast<size_t>(length), static_cast<char>('a' + i % 26));
+  }
+  return strings;
+}
 
 }  // namespace cf::testing
 
@@ -160,6 +168,7 @@ CF_TASK(cf::testing::PassHostile);
 CF_TASK(cf::testing::DeepDepth);
 CF_TASK(cf::testing::MakeDeep);
 CF_TASK(cf::testing::MakeBytes);
+CF_TASK(cf::testing::MakeStrings);
 CF_TASK(cf::testing::WaitForFile);
 CF_TASK(cf::testing::HangForever);
 CF_TASK(cf::testing::IgnoreSigtermAndHang);

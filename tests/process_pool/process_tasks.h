@@ -98,6 +98,9 @@ Deep MakeDeep(int depth);
 int WaitForFile(std::string path, int value);
 // A result of n bytes (a small argument, a big result).
 std::vector<std::uint8_t> MakeBytes(std::int64_t n);
+// `count` strings of `length` characters, string i made of the letter 'a' + i % 26: a result
+// encoded piece by piece (its buffer grows many times while it is encoded).
+std::vector<std::string> MakeStrings(std::int64_t count, std::int64_t length);
 
 // Not registered: Submit must refuse it.
 int NotRegistered(int x);
