@@ -71,6 +71,7 @@
 #include "cf/serialization/errors.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/internal/archive.h"
+#include "cf/serialization/internal/payload_allocator.h"
 #include "cf/serialization/internal/task_registry.h"
 #include "cf/serialization/value.h"
 #include "cf/serialization/wire.h"
@@ -259,7 +260,8 @@ class TaskCall {
   }
 
   std::string task_name_;
-  ByteBuffer payload_;
+  // Big arguments go into the process's warm block when it is free (payload_allocator.h).
+  ByteBuffer payload_{internal::WarmBlockAllocator::Get()};
   Attachments attachments_;
   std::uint64_t call_count_ = 0;
   size_t count_offset_ = 0;
