@@ -1,14 +1,20 @@
 #include "cf/serialization/internal/payload_allocator.h"
 
+#include <pthread.h>
+#include <sys/mman.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
 namespace cf::internal {
 namespace {
 
-// A big block: its capacity in front of the bytes, so that Free needs nothing else. The bytes
-// start 64 bytes in (cache-line aligned, as new[] of a big array is).
+// A big block is a mapping of its own, not malloc's: freeing one returns it to the kernel at
+// once instead of leaving glibc's heaps grown (and every later fork() copying their page
+// tables). Its size is in front of the bytes, so that Free needs nothing else; the bytes start
+// 64 bytes in (cache-line aligned, as new[] of a big array is).
 constexpr std::size_t kHeader = 64;
 
 struct alignas(64) BlockHeader {
@@ -23,17 +29,30 @@ std::size_t CapacityOf(const char* bytes) {
 }
 
 void DeleteBlock(char* bytes) {
-  ::operator delete[](bytes - kHeader, std::align_val_t{kHeader});
+  munmap(bytes - kHeader, kHeader + CapacityOf(bytes));
 }
 
 // A block of at least `capacity` bytes: the warm one if it is big enough, else a new one.
+// The kept block is left out of fork() children (MADV_DONTFORK: fork need not copy its page
+// tables, nor the child's exit free them); whoever takes it puts it back in first, so a block
+// in use is always inherited. A child's slot is emptied (ForgetInChild).
+void SetInherited(char* bytes, bool inherited) {
+  (void)madvise(bytes - kHeader, kHeader + CapacityOf(bytes),
+                inherited ? MADV_DOFORK : MADV_DONTFORK);
+}
+
+void ForgetInChild() { warm_block.store(nullptr, std::memory_order_relaxed); }
+
 char* TakeBlock(std::size_t capacity) {
   char* warm = warm_block.exchange(nullptr, std::memory_order_acquire);
   if (warm != nullptr) {
+    SetInherited(warm, true);
     if (CapacityOf(warm) >= capacity) return warm;
     DeleteBlock(warm);  // too small for what comes now; the new one replaces it when freed
   }
-  void* raw = ::operator new[](kHeader + capacity, std::align_val_t{kHeader});
+  void* raw = mmap(nullptr, kHeader + capacity, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
   static_cast<BlockHeader*>(raw)->capacity = capacity;
   return static_cast<char*>(raw) + kHeader;
 }
@@ -43,6 +62,7 @@ void GiveBlock(char* bytes) {
     DeleteBlock(bytes);
     return;
   }
+  SetInherited(bytes, false);
   char* previous = warm_block.exchange(bytes, std::memory_order_acq_rel);
   if (previous != nullptr) DeleteBlock(previous);
 }
@@ -50,7 +70,10 @@ void GiveBlock(char* bytes) {
 }  // namespace
 
 WarmBlockAllocator* WarmBlockAllocator::Get() {
-  static WarmBlockAllocator* const allocator = new WarmBlockAllocator();
+  static WarmBlockAllocator* const allocator = [] {
+    pthread_atfork(nullptr, nullptr, &ForgetInChild);
+    return new WarmBlockAllocator();
+  }();
   return allocator;
 }
 
