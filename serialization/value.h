@@ -93,6 +93,7 @@
 #include "cf/serialization/byte_buffer.h"
 #include "cf/serialization/errors.h"
 #include "cf/serialization/internal/archive.h"
+#include "cf/serialization/internal/payload_allocator.h"
 #include "cf/serialization/internal/demangle.h"
 
 namespace cf {
@@ -203,20 +204,32 @@ void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::multiset<K, C, A>
 
 // Byte vectors and strings: cereal's loaders resize (zeroing every byte) and then copy over them;
 // these construct straight from the payload, one pass over a 16 MB argument instead of two, and
-// check the announced size against what is left before allocating anything.
+// check the announced size against what is left before allocating anything. A big one's fresh
+// pages are asked for in one go first (PrefaultForWrite).
 template <class T, class A>
 std::enable_if_t<std::is_arithmetic_v<T> && sizeof(T) == 1 && !std::is_same_v<T, bool>>
 CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::vector<T, A>& values) {
   cereal::size_type size = 0;
   archive(cereal::make_size_tag(size));
   const auto* bytes = reinterpret_cast<const T*>(archive.Take(static_cast<size_t>(size)));
+  if (size > values.capacity()) {
+    values.clear();
+    values.reserve(static_cast<size_t>(size));
+    PrefaultForWrite(values.data(), static_cast<size_t>(size));
+  }
   values.assign(bytes, bytes + size);
 }
 template <class Traits, class A>
 void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& archive, std::basic_string<char, Traits, A>& text) {
   cereal::size_type size = 0;
   archive(cereal::make_size_tag(size));
-  text.assign(archive.Take(static_cast<size_t>(size)), static_cast<size_t>(size));
+  const char* bytes = archive.Take(static_cast<size_t>(size));
+  if (size > text.capacity()) {
+    text.clear();
+    text.reserve(static_cast<size_t>(size));
+    PrefaultForWrite(text.data(), static_cast<size_t>(size));
+  }
+  text.assign(bytes, static_cast<size_t>(size));
 }
 
 // cereal's std::valarray functions take &valarray[0], undefined behaviour for an empty valarray

@@ -2,17 +2,22 @@
 // payload_allocator.h): a second big call after the first reuses its memory, small calls never
 // touch it, and a fork() child — which does not inherit the kept block — can still encode big
 // calls and read the ones alive in its parent at fork() time.
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "cf/serialization/internal/payload_allocator.h"
 #include "cf/serialization/task.h"
+#include "cf/serialization/value.h"
 #include "gtest/gtest.h"
 
 namespace cf::testing {
@@ -96,6 +101,48 @@ TEST(WarmBlockTest, AForkChildDoesNotInheritTheKeptBlock) {
     _exit(EndsWith(call, std::string(kBig, 'i')) ? 0 : 1);
   }
   EXPECT_EQ(AwaitChild(pid), 0);
+}
+
+std::size_t ResidentPages(const char* start, std::size_t pages) {
+  std::vector<unsigned char> resident(pages);
+  if (mincore(const_cast<char*>(start), pages * 4096, resident.data()) != 0) return 0;
+  std::size_t count = 0;
+  for (unsigned char r : resident) count += r & 1;
+  return count;
+}
+
+TEST(PrefaultForWriteTest, FreshPagesComeInOneGoAndTheBytesAreUntouched) {
+  constexpr std::size_t kPages = 1024;  // 4 MiB
+  ASSERT_EQ(sysconf(_SC_PAGESIZE), 4096);
+  char* fresh = static_cast<char*>(
+      mmap(nullptr, kPages * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(fresh, MAP_FAILED);
+  EXPECT_EQ(ResidentPages(fresh, kPages), 0u);
+  internal::PrefaultForWrite(fresh + 100, kPages * 4096 - 100);  // not page-aligned: fine
+  if (ResidentPages(fresh, kPages) == 0) {
+    GTEST_SKIP() << "this kernel has no MADV_POPULATE_WRITE (Linux 5.14+)";
+  }
+  // Every page from the first whole one to the last whole one.
+  EXPECT_GE(ResidentPages(fresh, kPages), kPages - 2);
+  // Written pages keep their bytes; small ranges are left alone.
+  fresh[5000] = 'x';
+  internal::PrefaultForWrite(fresh, kPages * 4096);
+  EXPECT_EQ(fresh[5000], 'x');
+  internal::PrefaultForWrite(fresh, 10);
+  munmap(fresh, kPages * 4096);
+}
+
+TEST(PrefaultForWriteTest, BigStringsAndByteVectorsDecodeWhole) {
+  std::string text(3 << 20, '\0');
+  std::vector<std::uint8_t> bytes(5 << 20);
+  for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<char>(i * 7);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i * 13);
+  const ByteBuffer buffer = Encode(std::make_pair(text, bytes));
+  absl::StatusOr<std::pair<std::string, std::vector<std::uint8_t>>> decoded =
+      Decode<std::pair<std::string, std::vector<std::uint8_t>>>(buffer);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_TRUE(decoded->first == text);
+  EXPECT_TRUE(decoded->second == bytes);
 }
 
 }  // namespace
