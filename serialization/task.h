@@ -260,8 +260,8 @@ class TaskCall {
   }
 
   std::string task_name_;
-  // Big arguments go into the process's warm block when it is free (payload_allocator.h).
-  ByteBuffer payload_{internal::WarmBlockAllocator::Get()};
+  // Big arguments go into one of the process's call slots when one is free (payload_allocator.h).
+  ByteBuffer payload_{internal::CallPayloadAllocator::Get()};
   Attachments attachments_;
   std::uint64_t call_count_ = 0;
   size_t count_offset_ = 0;

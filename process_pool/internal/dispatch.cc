@@ -51,11 +51,11 @@ void PoolCore::Dispatch() {
       requeued_.pop_front();
       continue;
     }
-    const size_t size = task->call().payload().size();
+    const absl::Span<const char> payload = task->call().payload();
     // The least loaded worker that can take it; one that said hello first.
     WorkerChannel* target = nullptr;
     for (auto& w : workers_) {
-      if (!w->CanTake(size, depth)) continue;
+      if (!w->CanTake(payload, depth)) continue;
       if (target == nullptr || w->load() < target->load() ||
           (w->load() == target->load() && w->hello() && !target->hello())) {
         target = w.get();
@@ -90,7 +90,7 @@ void PoolCore::Rebalance() {
     if (busiest == nullptr) return;
     std::unique_ptr<PoolTask> task = busiest->TakeBackUnclaimed();
     if (task == nullptr) continue;
-    if (idle->CanTake(task->call().payload().size(), kMaxDepth)) {
+    if (idle->CanTake(task->call().payload(), kMaxDepth)) {
       idle->SendCall(std::move(task));
     } else {
       absl::MutexLock lock(&mu_);

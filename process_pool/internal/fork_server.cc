@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -23,6 +24,7 @@
 #include "absl/time/time.h"
 #include "cf/process_pool/internal/launcher.h"
 #include "cf/process_pool/internal/process_util.h"
+#include "cf/process_pool/internal/shared_region.h"
 #include "cf/process_pool/internal/spare_fork_server.h"
 
 namespace cf::internal {
@@ -35,7 +37,7 @@ struct ServerMessage {
 };
 
 // A worker's descriptors in an 'F' message: its two pipe ends and its channel's memfds.
-constexpr size_t kChannelFdCount = 3;
+constexpr size_t kChannelFdCount = SharedRegion::kWorkerChannelFds;
 constexpr size_t kPassedFds = 2 + kChannelFdCount;
 
 // An 'F' message with room for its descriptors, set up for sendmsg/recvmsg.
@@ -204,8 +206,8 @@ absl::StatusOr<WorkerProcess> ForkServer::Fork(absl::Span<const int> channel_fds
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(kPassedFds * sizeof(int));
-  const int fds[kPassedFds] = {call_read.get(), result_write.get(), channel_fds[0],
-                               channel_fds[1], channel_fds[2]};
+  int fds[kPassedFds] = {call_read.get(), result_write.get()};
+  std::copy(channel_fds.begin(), channel_fds.end(), fds + 2);
   memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
   ssize_t n;
   do {

@@ -277,7 +277,7 @@ bool PoolCore::PrepareToSleep() {
 void PoolCore::StartWorker(std::vector<Delivery>& deliveries) {
   absl::StatusOr<std::shared_ptr<SharedRegion>> region = SharedRegion::Create();
   absl::StatusOr<WorkerProcess> proc =
-      region.ok() ? launcher_->Start((*region)->fds()) : region.status();
+      region.ok() ? launcher_->Start((*region)->WorkerFds()) : region.status();
   if (proc.ok()) (*region)->CloseRingFd();
   if (!proc.ok()) {
     std::string note;

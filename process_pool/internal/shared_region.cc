@@ -136,6 +136,9 @@ absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Attach(int first_fd)
   region->fd_.Reset(fd);
   region->call_arena_ = PayloadArena(UniqueFd(first_fd + 1));
   region->result_arena_ = PayloadArena(UniqueFd(first_fd + 2));
+  for (int i = 0; i < CallPayloadAllocator::kSlots; ++i) {
+    region->call_slots_[i] = PayloadArena(UniqueFd(first_fd + kChannelFds + i));
+  }
   struct stat st;
   if (fstat(fd, &st) != 0) return ErrnoStatus("fstat (the pool's channel)");
   if (static_cast<std::size_t>(st.st_size) != kRegionBytes) {
@@ -146,6 +149,26 @@ absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Attach(int first_fd)
   if (absl::Status s = region->Map(/*fresh=*/false); !s.ok()) return s;
   region->CloseRingFd();  // mapped: the task gets the descriptor slot back
   return region;
+}
+
+std::array<int, SharedRegion::kWorkerChannelFds> SharedRegion::WorkerFds() {
+  std::array<int, kWorkerChannelFds> fds;
+  const std::array<int, kChannelFds> own = this->fds();
+  std::copy(own.begin(), own.end(), fds.begin());
+  const absl::Span<const int> slots = CallPayloadAllocator::Get()->SlotFds();
+  has_call_slots_ = slots.size() == CallPayloadAllocator::kSlots;
+  for (int i = 0; i < CallPayloadAllocator::kSlots; ++i) {
+    fds[kChannelFds + i] = has_call_slots_ ? slots[i] : own[1];  // a stand-in never named
+  }
+  return fds;
+}
+
+absl::StatusOr<absl::Span<const char>> SharedRegion::ReadCallSlot(std::size_t slot,
+                                                                  std::size_t n) {
+  if (slot >= call_slots_.size()) {
+    return absl::DataLossError(absl::StrCat("a call in slot ", slot, " of ", call_slots_.size()));
+  }
+  return call_slots_[slot].Read(n);
 }
 
 absl::Status SharedRegion::Map(bool fresh) {

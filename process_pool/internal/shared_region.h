@@ -47,6 +47,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/process_pool/internal/payload_arena.h"
+#include "cf/serialization/internal/payload_allocator.h"
 #include "cf/process_pool/internal/unique_fd.h"
 
 namespace cf::internal {
@@ -59,12 +60,21 @@ enum class RecordKind : std::uint8_t {
   kException = 3,  // worker → pool: the call's encoded exception
   kSkipped = 4,    // worker → pool: the call was revoked before the worker claimed it
   kArena = 5,      // either way: a kCall/kResult/kException whose payload is in the arena
+  kSlot = 6,       // pool → worker: a kCall whose payload is in one of the pool process's call
+                   // slots (serialization/internal/payload_allocator.h)
 };
 
 // A kArena record's payload: what the arena holds.
 struct ArenaNote {
   std::uint64_t size;
   RecordKind kind;  // kCall, kResult or kException
+  std::uint8_t reserved[7];
+};
+
+// A kSlot record's payload: which call slot holds the call, and how many bytes of it.
+struct SlotNote {
+  std::uint64_t size;
+  std::uint8_t slot;
   std::uint8_t reserved[7];
 };
 
@@ -137,13 +147,15 @@ class SharedRegion {
   static constexpr std::size_t kClaimSlots = 256;
 
   // The memfds a worker gets, in this order: the rings and claims, the call arena, the result
-  // arena (kChannelFds consecutive descriptors in the worker).
+  // arena (kChannelFds consecutive descriptors in the worker), then the pool process's call
+  // slots (kWorkerChannelFds in all).
   static constexpr int kChannelFds = 3;
+  static constexpr int kWorkerChannelFds = kChannelFds + CallPayloadAllocator::kSlots;
 
   // The pool's side: new memfds, the first sized and mapped (CLOEXEC; pass fds() to the worker).
   static absl::StatusOr<std::shared_ptr<SharedRegion>> Create();
-  // The worker's side: maps the memfds it was given as first_fd, first_fd + 1, first_fd + 2
-  // (and takes them).
+  // The worker's side: maps the memfds it was given as first_fd, first_fd + 1, first_fd + 2,
+  // and takes those and the call slots' after them.
   static absl::StatusOr<std::shared_ptr<SharedRegion>> Attach(int first_fd);
   SharedRegion(const SharedRegion&) = delete;
   SharedRegion& operator=(const SharedRegion&) = delete;
@@ -152,12 +164,19 @@ class SharedRegion {
   std::array<int, kChannelFds> fds() const {
     return {fd_.get(), call_arena_.fd(), result_arena_.fd()};
   }
+  // The descriptors to start a worker with: fds(), then the process's call slots' (or, if it
+  // has none, stand-ins: then has_call_slots() stays false and no kSlot record is sent).
+  std::array<int, kWorkerChannelFds> WorkerFds();
+  bool has_call_slots() const { return has_call_slots_; }
   // After the worker has its copies: the rings stay mapped, and their memfd needs no descriptor
   // here any more (one fewer per worker under a low descriptor limit).
   void CloseRingFd() { fd_.Reset(); }
   ByteRing& calls() { return calls_; }
   PayloadArena& call_arena() { return call_arena_; }
   PayloadArena& result_arena() { return result_arena_; }
+  // The worker's side: the first `n` bytes of call slot `slot` (DataLoss if there is no such
+  // slot or it is smaller: a corrupt record).
+  absl::StatusOr<absl::Span<const char>> ReadCallSlot(std::size_t slot, std::size_t n);
   ByteRing& results() { return results_; }
   std::atomic<std::uint64_t>& claim(std::uint64_t seq) { return claims_[seq % kClaimSlots]; }
 
@@ -173,6 +192,8 @@ class SharedRegion {
   std::atomic<std::uint64_t>* claims_ = nullptr;
   PayloadArena call_arena_;
   PayloadArena result_arena_;
+  bool has_call_slots_ = false;                                     // the pool's side
+  std::array<PayloadArena, CallPayloadAllocator::kSlots> call_slots_;  // the worker's side
 };
 
 // Spins (pausing, then yielding the CPU) until ready() or `budget` has passed; returns ready().

@@ -52,14 +52,20 @@ WorkerChannel::WorkerChannel(WorkerProcess proc, std::shared_ptr<SharedRegion> r
 
 WorkerChannel::~WorkerChannel() { channel_.DropOutput(); }
 
-bool WorkerChannel::CanTake(std::size_t payload_size, std::size_t depth) const {
+int WorkerChannel::CallSlotOf(absl::Span<const char> payload) const {
+  if (payload.size() <= SharedRegion::kMaxRingPayload || !region_->has_call_slots()) return -1;
+  return CallPayloadAllocator::Get()->SlotOf(payload.data());
+}
+
+bool WorkerChannel::CanTake(absl::Span<const char> payload, std::size_t depth) const {
   if (!accepting() || in_flight_.size() >= std::min(depth, SharedRegion::kClaimSlots)) {
     return false;
   }
-  if (payload_size > SharedRegion::kMaxRingPayload) {
+  if (payload.size() > SharedRegion::kMaxRingPayload) {
+    if (CallSlotOf(payload) >= 0) return region_->calls().HasRoom(sizeof(SlotNote));
     return arena_call_ == 0 && region_->calls().HasRoom(sizeof(ArenaNote));
   }
-  return region_->calls().HasRoom(payload_size);
+  return region_->calls().HasRoom(payload.size());
 }
 
 void WorkerChannel::CountHandedCall() {
@@ -84,7 +90,12 @@ void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
     claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
     return;  // cancelled while queued: dropped
   }
-  if (payload.size() > SharedRegion::kMaxRingPayload) {
+  if (const int slot = CallSlotOf(payload); slot >= 0) {
+    // The bytes are in shared memory the worker maps already: it reads them in place.
+    const SlotNote note{payload.size(), static_cast<std::uint8_t>(slot), {}};
+    region_->calls().Push(RecordKind::kSlot, seq,
+                          absl::MakeConstSpan(reinterpret_cast<const char*>(&note), sizeof(note)));
+  } else if (payload.size() > SharedRegion::kMaxRingPayload) {
     absl::StatusOr<char*> room = region_->call_arena().PrepareWrite(payload.size());
     if (!room.ok()) {
       claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);

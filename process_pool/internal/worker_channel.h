@@ -59,8 +59,11 @@ class WorkerChannel {
   bool accepting() const { return !retiring_ && !eof_ && !exited_; }
   // Accepting with nothing in flight.
   bool idle() const { return accepting() && in_flight_.empty(); }
-  // May take a call of this payload size now, holding fewer than `depth` calls (ring calls).
-  bool CanTake(std::size_t payload_size, std::size_t depth) const;
+  // May take a call with this payload now, holding fewer than `depth` calls (ring calls): room
+  // in the ring, and for a big payload not in a call slot, the call arena free.
+  bool CanTake(absl::Span<const char> payload, std::size_t depth) const;
+  // The call slot a big payload is in, if this worker maps the slots; else -1.
+  int CallSlotOf(absl::Span<const char> payload) const;
   std::size_t load() const { return in_flight_.size(); }
   bool hello() const { return hello_; }
   bool goodbye() const { return goodbye_; }
@@ -73,9 +76,11 @@ class WorkerChannel {
   const std::string& init_error() const { return init_error_; }
   bool wants_write() const { return channel_.has_output(); }
 
-  // Hands a call to the worker (as CanTake allowed). Counts toward max_tasks_per_child, after
-  // which the worker retires. A call cancelled meanwhile is dropped; one whose payload cannot
-  // be put in the arena (no memory) fails with BrokenProcessPool saying why.
+  // Hands a call to the worker (as CanTake allowed): in the ring, or for a big payload a note
+  // naming its call slot (read in place) or, copied into the call arena, its size. Counts
+  // toward max_tasks_per_child, after which the worker retires. A call cancelled meanwhile is
+  // dropped; one whose payload cannot be put in the arena (no memory) fails with
+  // BrokenProcessPool saying why.
   void SendCall(std::unique_ptr<PoolTask> task);
   // The newest call in the ring that the worker has not claimed, revoked and taken back (for
   // an idle worker), or nullptr. Never the oldest call it holds.

@@ -83,10 +83,14 @@ class Worker {
       if (calls_.Peek(&record)) {
         absl::Span<const char> call = record.payload;
         ArenaNote note{};
+        SlotNote slot{};
         if (record.kind == RecordKind::kArena) {
           if (record.payload.size() != sizeof(note)) return 2;  // a corrupt ring: stop
           std::memcpy(&note, record.payload.data(), sizeof(note));
           if (note.kind != RecordKind::kCall) return 2;
+        } else if (record.kind == RecordKind::kSlot) {
+          if (record.payload.size() != sizeof(slot)) return 2;
+          std::memcpy(&slot, record.payload.data(), sizeof(slot));
         } else if (record.kind != RecordKind::kCall) {
           return 2;
         }
@@ -98,6 +102,11 @@ class Worker {
         if (record.kind == RecordKind::kArena) {
           absl::StatusOr<absl::Span<const char>> bytes =
               region_->call_arena().Read(note.size);
+          if (!bytes.ok()) return 2;
+          call = *bytes;
+        } else if (record.kind == RecordKind::kSlot) {
+          absl::StatusOr<absl::Span<const char>> bytes =
+              region_->ReadCallSlot(slot.slot, slot.size);
           if (!bytes.ok()) return 2;
           call = *bytes;
         }

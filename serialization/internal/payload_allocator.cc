@@ -1,75 +1,134 @@
 #include "cf/serialization/internal/payload_allocator.h"
 
-#include <pthread.h>
-#include <sys/mman.h>
-
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <new>
 
 namespace cf::internal {
 namespace {
 
-// A big block is a mapping of its own, not malloc's: freeing one returns it to the kernel at
-// once instead of leaving glibc's heaps grown (and every later fork() copying their page
-// tables). Its size is in front of the bytes, so that Free needs nothing else; the bytes start
-// 64 bytes in (cache-line aligned, as new[] of a big array is).
-constexpr std::size_t kHeader = 64;
+constexpr std::size_t kGrain = std::size_t{1} << 20;  // slot sizes in whole MiB
 
-struct alignas(64) BlockHeader {
-  std::size_t capacity;
+struct Slot {
+  int fd = -1;
+  // Written only by the thread holding the slot; read by others only to compare with a
+  // payload's address (SlotOf), hence atomic.
+  std::atomic<char*> base{nullptr};
+  std::size_t mapped = 0;  // the holder's
 };
-static_assert(sizeof(BlockHeader) == kHeader);
 
-std::atomic<char*> warm_block{nullptr};  // the bytes of the kept block, or null
+enum SlotsState : int { kNotMade = 0, kMaking = 1, kMade = 2, kFailed = 3 };
 
-std::size_t CapacityOf(const char* bytes) {
-  return reinterpret_cast<const BlockHeader*>(bytes - kHeader)->capacity;
+struct Slots {
+  Slot slot[CallPayloadAllocator::kSlots];
+  int fds[CallPayloadAllocator::kSlots] = {};
+  pid_t owner = 0;  // the process that made them (a fork() child never takes one)
+  // Made by the first thread that needs them; one that finds another making them goes without
+  // (no waiting, so a fork() child of a process caught in the middle cannot hang on it).
+  std::atomic<int> state{kNotMade};
+  std::atomic<std::uint32_t> held{0};  // bit i: slot i holds a payload
+};
+
+Slots& TheSlots() {
+  static Slots* const slots = new Slots();
+  return *slots;
 }
 
-void DeleteBlock(char* bytes) {
-  munmap(bytes - kHeader, kHeader + CapacityOf(bytes));
-}
-
-// A block of at least `capacity` bytes: the warm one if it is big enough, else a new one.
-// The kept block is left out of fork() children (MADV_DONTFORK: fork need not copy its page
-// tables, nor the child's exit free them); whoever takes it puts it back in first, so a block
-// in use is always inherited. A child's slot is emptied (ForgetInChild).
-void SetInherited(char* bytes, bool inherited) {
-  (void)madvise(bytes - kHeader, kHeader + CapacityOf(bytes),
-                inherited ? MADV_DOFORK : MADV_DONTFORK);
-}
-
-void ForgetInChild() { warm_block.store(nullptr, std::memory_order_relaxed); }
-
-char* TakeBlock(std::size_t capacity) {
-  char* warm = warm_block.exchange(nullptr, std::memory_order_acquire);
-  if (warm != nullptr) {
-    SetInherited(warm, true);
-    if (CapacityOf(warm) >= capacity) return warm;
-    DeleteBlock(warm);  // too small for what comes now; the new one replaces it when freed
+// True once the slots exist (made here, or earlier).
+bool MakeSlots() {
+  Slots& s = TheSlots();
+  int state = s.state.load(std::memory_order_acquire);
+  if (state == kMade) return true;
+  if (state != kNotMade || !s.state.compare_exchange_strong(state, kMaking)) return false;
+  for (int i = 0; i < CallPayloadAllocator::kSlots; ++i) {
+    const int fd = memfd_create("cf-call-payloads", MFD_CLOEXEC);
+    if (fd < 0) {
+      for (int j = 0; j < i; ++j) close(s.slot[j].fd);
+      s.state.store(kFailed, std::memory_order_release);
+      return false;
+    }
+    // Above the low numbers a worker's descriptors are moved to.
+    const int high = fcntl(fd, F_DUPFD_CLOEXEC, 32);
+    if (high >= 0) {
+      close(fd);
+      s.slot[i].fd = high;
+    } else {
+      s.slot[i].fd = fd;
+    }
+    s.fds[i] = s.slot[i].fd;
   }
-  // MAP_POPULATE: the pages in one go rather than a fault per 4 KiB while encoding.
-  void* raw = mmap(nullptr, kHeader + capacity, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  static_cast<BlockHeader*>(raw)->capacity = capacity;
-  return static_cast<char*>(raw) + kHeader;
+  s.owner = getpid();
+  s.state.store(kMade, std::memory_order_release);
+  return true;
 }
 
-void GiveBlock(char* bytes) {
-  if (CapacityOf(bytes) > WarmBlockAllocator::kKeepBytes) {
-    DeleteBlock(bytes);
-    return;
+// Takes a free slot; -1 if none (or this process is a fork() child of the one that made them).
+int TakeSlot() {
+  Slots& s = TheSlots();
+  if (!MakeSlots() || s.owner != getpid()) return -1;
+  std::uint32_t held = s.held.load(std::memory_order_relaxed);
+  for (;;) {
+    int free_slot = -1;
+    for (int i = 0; i < CallPayloadAllocator::kSlots; ++i) {
+      if ((held & (1u << i)) == 0) {
+        free_slot = i;
+        break;
+      }
+    }
+    if (free_slot < 0) return -1;
+    if (s.held.compare_exchange_weak(held, held | (1u << free_slot), std::memory_order_acquire,
+                                     std::memory_order_relaxed)) {
+      return free_slot;
+    }
   }
-  SetInherited(bytes, false);
-  char* previous = warm_block.exchange(bytes, std::memory_order_acq_rel);
-  if (previous != nullptr) DeleteBlock(previous);
+}
+
+void LetGo(int i) {
+  Slots& s = TheSlots();
+  Slot& slot = s.slot[i];
+  if (slot.mapped > CallPayloadAllocator::kKeepBytes && s.owner == getpid()) {
+    munmap(slot.base.load(std::memory_order_relaxed), slot.mapped);
+    slot.base.store(nullptr, std::memory_order_relaxed);
+    slot.mapped = 0;
+    (void)!ftruncate(slot.fd, static_cast<off_t>(CallPayloadAllocator::kKeepBytes));
+  }
+  s.held.fetch_and(~(1u << i), std::memory_order_release);
+}
+
+// Slot i (held) mapped with at least `capacity` bytes, keeping what it holds; null on failure
+// (the slot as it was).
+char* Grow(int i, std::size_t capacity) {
+  Slot& slot = TheSlots().slot[i];
+  char* base = slot.base.load(std::memory_order_relaxed);
+  if (base != nullptr && slot.mapped >= capacity) return base;
+  struct stat st;
+  if (fstat(slot.fd, &st) != 0) return nullptr;
+  const std::size_t size = static_cast<std::size_t>(st.st_size);
+  const std::size_t want = std::max((capacity + kGrain - 1) / kGrain * kGrain, size);
+  if (want > size) {
+    if (ftruncate(slot.fd, static_cast<off_t>(want)) != 0) return nullptr;
+    // Allocated now: no memory is an error here rather than a SIGBUS while encoding.
+    const int rc =
+        fallocate(slot.fd, 0, static_cast<off_t>(size), static_cast<off_t>(want - size));
+    if (rc != 0 && errno != EOPNOTSUPP) {
+      (void)!ftruncate(slot.fd, static_cast<off_t>(size));
+      return nullptr;
+    }
+  }
+  void* fresh = mmap(nullptr, want, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, slot.fd, 0);
+  if (fresh == MAP_FAILED) return nullptr;
+  if (base != nullptr) munmap(base, slot.mapped);
+  slot.base.store(static_cast<char*>(fresh), std::memory_order_relaxed);
+  slot.mapped = want;
+  return static_cast<char*>(fresh);
 }
 
 #ifndef MADV_POPULATE_WRITE
@@ -102,27 +161,51 @@ void PrefaultForWrite(void* destination, std::size_t n) {
   }
 }
 
-WarmBlockAllocator* WarmBlockAllocator::Get() {
-  static WarmBlockAllocator* const allocator = [] {
-    pthread_atfork(nullptr, nullptr, &ForgetInChild);
-    return new WarmBlockAllocator();
-  }();
+CallPayloadAllocator* CallPayloadAllocator::Get() {
+  static CallPayloadAllocator* const allocator = new CallPayloadAllocator();
   return allocator;
 }
 
-char* WarmBlockAllocator::Reallocate(char* old, std::size_t old_capacity, std::size_t keep,
-                                     std::size_t capacity) {
-  char* fresh = capacity <= kSmallBytes ? new char[capacity] : TakeBlock(capacity);
+absl::Span<const int> CallPayloadAllocator::SlotFds() {
+  if (!MakeSlots()) return {};
+  return absl::MakeConstSpan(TheSlots().fds, kSlots);
+}
+
+int CallPayloadAllocator::SlotOf(const char* data) const {
+  if (data == nullptr) return -1;
+  const Slots& s = TheSlots();
+  for (int i = 0; i < kSlots; ++i) {
+    if (s.slot[i].base.load(std::memory_order_relaxed) == data) return i;
+  }
+  return -1;
+}
+
+char* CallPayloadAllocator::Reallocate(char* old, std::size_t old_capacity, std::size_t keep,
+                                       std::size_t capacity) {
+  const int in_slot = SlotOf(old);
+  if (in_slot >= 0) {
+    if (char* grown = Grow(in_slot, capacity)) return grown;  // the file kept the bytes
+  } else if (capacity > kSmallBytes) {
+    if (const int slot = TakeSlot(); slot >= 0) {
+      if (char* room = Grow(slot, capacity)) {
+        if (keep > 0) std::memcpy(room, old, keep);
+        if (old != nullptr) delete[] old;
+        return room;
+      }
+      LetGo(slot);
+    }
+  }
+  char* fresh = new char[capacity];  // std::bad_alloc leaves `old` as it was
   if (keep > 0) std::memcpy(fresh, old, keep);
   if (old != nullptr) Free(old, old_capacity);
   return fresh;
 }
 
-void WarmBlockAllocator::Free(char* data, std::size_t capacity) {
-  if (capacity <= kSmallBytes) {
-    delete[] data;
+void CallPayloadAllocator::Free(char* data, std::size_t /*capacity*/) {
+  if (const int slot = SlotOf(data); slot >= 0) {
+    LetGo(slot);
   } else {
-    GiveBlock(data);
+    delete[] data;
   }
 }
 

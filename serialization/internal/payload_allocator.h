@@ -1,41 +1,57 @@
-// Internal: the ByteBuffer::Allocator every TaskCall encodes its arguments with. Small payloads
-// come from the heap as usual; a payload that outgrows kSmallBytes takes the one warm block this
-// process keeps (if it is big enough) instead of fresh memory, and a freed block of at most
-// kKeepBytes becomes the warm one. A 16 MiB Submit after another then writes into pages that
-// are already mapped, instead of page-faulting 4,096 fresh ones in (glibc hands big blocks back
-// to the kernel, or trims the heap, when they are freed).
+// Internal: the ByteBuffer::Allocator every TaskCall encodes its arguments with, and the shared
+// memory it puts big ones in.
 //
-// At most one block (≤ kKeepBytes) stays after the last big call; nothing else is kept. Big
-// blocks are mappings of their own (not malloc's), and the kept one is left out of fork()
-// children (MADV_DONTFORK, and a pthread_atfork child handler empties the child's slot), so
-// keeping it costs a kFork pool's start nothing.
+// Small payloads come from the heap as usual. A payload that outgrows kSmallBytes moves into
+// one of this process's kSlots *call slots* if one is free: a memfd (shared memory, nothing to
+// unlink) that keeps its pages between calls, so a 16 MiB Submit after another writes into
+// pages already there, and a process pool whose workers were given the slots' descriptors
+// (SlotFds(); a worker maps them read-only) hands such a call over by naming the slot instead
+// of copying its bytes (process_pool/internal/worker_channel.cc, kSlot records). With every
+// slot in use, a big payload goes to the heap (and a pool copies it into its worker's arena).
 //
-// Thread-safe and lock-free (one atomic slot): any thread may allocate and free, including a
-// fork() child before exec (no lock is taken). A child made by a raw fork system call (no
-// pthread_atfork handlers) must not encode big payloads.
+// A slot is held from the moment a payload moves in until its TaskCall is destroyed: a pool
+// keeps a call's TaskCall until the call has ended, so no worker reads a slot that is being
+// rewritten (except one the pool is killing for a timeout, which it no longer listens to). A
+// slot grown over kKeepBytes is shrunk back when it is let go. At most kSlots × kKeepBytes stay.
+//
+// fork(): a child inherits the slots' mappings (shared, not copied) and never takes a slot (its
+// writes would land in its parent's memory); it may still read and let go of payloads it
+// inherited.
+//
+// Thread-safe: any thread may allocate and free; taking and letting go of a slot is one atomic
+// operation on a bit mask (no lock, so a fork() child before exec may use it too).
 #ifndef CF_SERIALIZATION_INTERNAL_PAYLOAD_ALLOCATOR_H_
 #define CF_SERIALIZATION_INTERNAL_PAYLOAD_ALLOCATOR_H_
 
 #include <cstddef>
 
+#include "absl/types/span.h"
 #include "cf/serialization/byte_buffer.h"
 
 namespace cf::internal {
 
-class WarmBlockAllocator final : public ByteBuffer::Allocator {
+class CallPayloadAllocator final : public ByteBuffer::Allocator {
  public:
   static constexpr std::size_t kSmallBytes = std::size_t{256} << 10;
   static constexpr std::size_t kKeepBytes = std::size_t{64} << 20;
+  static constexpr int kSlots = 2;
 
   // The process's instance (never destroyed).
-  static WarmBlockAllocator* Get();
+  static CallPayloadAllocator* Get();
 
   char* Reallocate(char* old, std::size_t old_capacity, std::size_t keep,
                    std::size_t capacity) override;
   void Free(char* data, std::size_t capacity) override;
 
+  // The slots' memfds (kSlots of them, CLOEXEC, made on the first call), for the processes
+  // that are to read them; empty if they could not be made (no slots then), or if another
+  // thread is making them at this moment (it does not wait).
+  absl::Span<const int> SlotFds();
+  // The slot holding `data` (the bytes of a live payload made by this allocator), or -1.
+  int SlotOf(const char* data) const;
+
  private:
-  WarmBlockAllocator() = default;
+  CallPayloadAllocator() = default;
 };
 
 // Before `n` bytes are copied to `destination`: if n is big (≥ 1 MiB) and the destination's

@@ -602,9 +602,9 @@ TEST_P(ProcessPoolTest, WorkersInheritOnlyTheirPipes) {
   }
   gate.Open();
   EXPECT_EQ(f.Result(kBound), 0);
-  // stdin/out/err, the two pipes, the shared channel's three memfds, and the gate's socket the
-  // task itself opened.
-  EXPECT_THAT(fds, ::testing::IsSubsetOf(std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8}));
+  // stdin/out/err, the two pipes, the shared channel's three memfds (the rings' is closed once
+  // mapped), the pool process's two call slots, and the gate's socket the task itself opened.
+  EXPECT_THAT(fds, ::testing::IsSubsetOf(std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
 }
 
 }  // namespace

@@ -57,7 +57,7 @@ TEST(WarmBlockTest, ASecondBigCallReusesTheFirstOnesMemory) {
   EXPECT_TRUE(EndsWith(second, std::string(kBig / 2, 'b')));
   // Small calls stay on the heap.
   TaskCall small(&Length, std::string(100, 'd'));
-  EXPECT_LE(small.payload().size(), internal::WarmBlockAllocator::kSmallBytes);
+  EXPECT_LE(small.payload().size(), internal::CallPayloadAllocator::kSmallBytes);
 }
 
 // Waits (bounded) for the child and returns its exit status, or -1.
