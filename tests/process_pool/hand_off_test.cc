@@ -158,6 +158,38 @@ TEST_P(HandOffTest, BigAndSmallCallsInterleave) {
   for (int i = 0; i < 24; ++i) EXPECT_EQ(futures[i].Result(kBound), inputs[i]) << i;
 }
 
+std::vector<std::uint8_t> Pattern(std::size_t n, int seed) {
+  std::vector<std::uint8_t> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::uint8_t>(i * 7 + seed);
+  return data;
+}
+
+std::int64_t Sum(const std::vector<std::uint8_t>& data) {
+  return std::accumulate(data.begin(), data.end(), std::int64_t{0});
+}
+
+// Big arguments travel in the pool process's two call slots, or through the worker's call arena
+// while both are taken; either way a call waiting in the ring stays cancellable and never runs,
+// and the calls after the cancelled ones get their arguments whole.
+TEST_P(HandOffTest, BigCallsWaitingInTheRingAreCancellable) {
+  auto pool = Make(1);
+  SocketGate gate;
+  Future<int> running = pool->Submit(&SocketGate::Pass, gate.id(), 1);
+  ASSERT_TRUE(gate.AwaitArrivals(1, kBound));
+  std::vector<Future<std::int64_t>> queued;
+  for (int i = 0; i < 3; ++i) queued.push_back(pool->Submit(&SumBytes, Pattern(1 << 20, i)));
+  ASSERT_TRUE(Peer::AwaitCallsHanded(*pool, 4, kBound));  // two in slots, one in the arena
+  for (Future<std::int64_t>& f : queued) EXPECT_TRUE(f.Cancel());
+  gate.Open();
+  EXPECT_EQ(running.Result(kBound), 1);
+  for (const Future<std::int64_t>& f : queued) EXPECT_THROW(f.Result(kBound), CancelledError);
+  std::vector<Future<std::int64_t>> after;
+  for (int i = 0; i < 5; ++i) after.push_back(pool->Submit(&SumBytes, Pattern(3 << 19, 10 + i)));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(after[i].Result(kBound), Sum(Pattern(3 << 19, 10 + i)));
+  pool->Shutdown();
+  EXPECT_EQ(gate.arrivals(), 1);
+}
+
 // Big results encoded straight into the worker's result arena, and on the heap while the pool
 // still reads the previous one there (one worker, many calls in flight), a giant over the
 // arena's 64 MiB keep size among them, and results that grow piece by piece past the ring's

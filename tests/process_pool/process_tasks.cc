@@ -67,6 +67,19 @@ Deep MakeDeep(int depth) { return Deep{depth}; }
 std::vector<std::uint8_t> MakeBytes(std::int64_t n) {
   return std::vector<std::uint8_t>(static_cast<size_t>(n), 7);
 }
+std::int64_t SumBytes(std::vector<std::uint8_t> data) {
+  std::int64_t sum = 0;
+  for (std::uint8_t b : data) sum += b;
+  return sum;
+}
+std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> data) {
+  KillWorkerOnce(path, 0);
+  return SumBytes(std::move(data));
+}
+std::int64_t SleepThenSum(int ms, std::vector<std::uint8_t> data) {
+  SleepMs(ms);
+  return SumBytes(std::move(data));
+}
 std::vector<std::string> MakeStrings(std::int64_t count, std::int64_t length) {
   std::vector<std::string> strings;
   strings.reserve(static_cast<size_t>(count));
@@ -169,6 +182,9 @@ CF_TASK(cf::testing::DeepDepth);
 CF_TASK(cf::testing::MakeDeep);
 CF_TASK(cf::testing::MakeBytes);
 CF_TASK(cf::testing::MakeStrings);
+CF_TASK(cf::testing::SumBytes);
+CF_TASK(cf::testing::KillWorkerOnceThenSum);
+CF_TASK(cf::testing::SleepThenSum);
 CF_TASK(cf::testing::WaitForFile);
 CF_TASK(cf::testing::HangForever);
 CF_TASK(cf::testing::IgnoreSigtermAndHang);

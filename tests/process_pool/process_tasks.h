@@ -101,6 +101,12 @@ std::vector<std::uint8_t> MakeBytes(std::int64_t n);
 // `count` strings of `length` characters, string i made of the letter 'a' + i % 26: a result
 // encoded piece by piece (its buffer grows many times while it is encoded).
 std::vector<std::string> MakeStrings(std::int64_t count, std::int64_t length);
+// The sum of `data`'s bytes: a big argument whose every byte the test checks.
+std::int64_t SumBytes(std::vector<std::uint8_t> data);
+// As KillWorkerOnce (the first call SIGKILLs its worker), then SumBytes(data).
+std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> data);
+// Sleeps `ms` milliseconds, then SumBytes(data).
+std::int64_t SleepThenSum(int ms, std::vector<std::uint8_t> data);
 
 // Not registered: Submit must refuse it.
 int NotRegistered(int x);

@@ -269,6 +269,41 @@ TEST_P(SurvivalTest, ARetryThatSucceeds) {
   std::remove(path.c_str());
 }
 
+std::vector<std::uint8_t> Pattern(std::size_t n, int seed) {
+  std::vector<std::uint8_t> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::uint8_t>(i * 13 + seed);
+  return data;
+}
+
+std::int64_t Sum(const std::vector<std::uint8_t>& data) {
+  std::int64_t sum = 0;
+  for (std::uint8_t b : data) sum += b;
+  return sum;
+}
+
+// A big call's arguments (in a call slot, read in place) are still there for its retry.
+TEST_P(SurvivalTest, ARetriedBigCallGetsItsArgumentsAgain) {
+  ProcessPoolExecutor pool(Options(1, WorkerDeath::kRetryTask));
+  const std::string path = TempPath("retry_big");
+  const std::vector<std::uint8_t> data = Pattern(2 << 20, 1);
+  EXPECT_EQ(pool.Submit(&KillWorkerOnceThenSum, path, data).Result(kBound), Sum(data));
+  EXPECT_GE(pool.stats().worker_restarts, 1);
+  std::remove(path.c_str());
+}
+
+// A big call that times out gives its call slot back; the calls after it get theirs whole.
+TEST_P(SurvivalTest, BigCallsAfterOneThatTimedOut) {
+  ProcessPoolExecutor pool(Options(1));
+  Future<std::int64_t> slow =
+      pool.SubmitWith({.timeout = absl::Milliseconds(200)}, &SleepThenSum, 60'000,
+                      Pattern(2 << 20, 2));
+  EXPECT_THROW(slow.Result(kBound), TaskTimeoutError);
+  for (int i = 0; i < 4; ++i) {
+    const std::vector<std::uint8_t> data = Pattern((1 << 20) + i, 3 + i);
+    EXPECT_EQ(pool.Submit(&SumBytes, data).Result(kBound), Sum(data)) << i;
+  }
+}
+
 TEST_P(SurvivalTest, RetriesRunOut) {
   ProcessPoolExecutor::Options options = Options(1, WorkerDeath::kRetryTask);
   options.max_retries = 2;
