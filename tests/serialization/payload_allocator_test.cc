@@ -1,7 +1,9 @@
-// The warm block big TaskCall payloads are encoded into (serialization/internal/
-// payload_allocator.h): a second big call after the first reuses its memory, small calls never
-// touch it, and a fork() child — which does not inherit the kept block — can still encode big
-// calls and read the ones alive in its parent at fork() time.
+// The call slots big TaskCall payloads are encoded into (serialization/internal/
+// payload_allocator.h): a big call after another reuses its slot, with both slots taken the heap
+// serves, small calls never touch them, and a fork() child reads the calls it inherited but
+// never takes a slot (they are its parent's memory too); big decodes ask for fresh pages at
+// once (PrefaultForWrite).
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -40,24 +42,32 @@ bool EndsWith(const TaskCall& call, const std::string& s) {
          std::string(payload.end() - s.size(), payload.end()) == s;
 }
 
-TEST(WarmBlockTest, ASecondBigCallReusesTheFirstOnesMemory) {
+TEST(CallSlotTest, BigCallsTakeTheTwoSlotsThenTheHeap) {
+  internal::CallPayloadAllocator* slots = internal::CallPayloadAllocator::Get();
+  ASSERT_EQ(slots->SlotFds().size(), 2u);
   const void* first = nullptr;
   {
     TaskCall call(&Length, std::string(kBig, 'a'));
     first = call.payload().data();
+    EXPECT_GE(slots->SlotOf(call.payload().data()), 0);
     EXPECT_TRUE(EndsWith(call, std::string(kBig, 'a')));
   }
+  // Given back when the call went: the next big call writes into the same pages.
   TaskCall second(&Length, std::string(kBig / 2, 'b'));
   EXPECT_EQ(second.payload().data(), first);
-  EXPECT_TRUE(EndsWith(second, std::string(kBig / 2, 'b')));
-  // While it is in use, another big call gets memory of its own.
   TaskCall third(&Length, std::string(kBig, 'c'));
-  EXPECT_NE(third.payload().data(), first);
-  EXPECT_TRUE(EndsWith(third, std::string(kBig, 'c')));
-  EXPECT_TRUE(EndsWith(second, std::string(kBig / 2, 'b')));
+  EXPECT_GE(slots->SlotOf(third.payload().data()), 0);
+  EXPECT_NE(slots->SlotOf(third.payload().data()), slots->SlotOf(second.payload().data()));
+  // Both slots taken: the heap.
+  TaskCall fourth(&Length, std::string(kBig, 'd'));
+  EXPECT_EQ(slots->SlotOf(fourth.payload().data()), -1);
+  for (const auto& [call, letter] : {std::pair<const TaskCall*, char>{&second, 'b'},
+                                     {&third, 'c'}, {&fourth, 'd'}}) {
+    EXPECT_TRUE(EndsWith(*call, std::string(call == &second ? kBig / 2 : kBig, letter)));
+  }
   // Small calls stay on the heap.
-  TaskCall small(&Length, std::string(100, 'd'));
-  EXPECT_LE(small.payload().size(), internal::CallPayloadAllocator::kSmallBytes);
+  TaskCall small(&Length, std::string(100, 'e'));
+  EXPECT_EQ(slots->SlotOf(small.payload().data()), -1);
 }
 
 // Waits (bounded) for the child and returns its exit status, or -1.
@@ -74,33 +84,27 @@ int AwaitChild(pid_t pid) {
   return -1;
 }
 
-TEST(WarmBlockTest, AForkChildEncodesBigCallsAndReadsItsParents) {
-  { TaskCall kept(&Length, std::string(kBig, 'e')); }  // now the kept block: not inherited
-  TaskCall alive(&Length, std::string(kBig, 'f'));    // in use: inherited (it is the kept block)
+// The slots are shared with fork() children: a child that took one would write into its
+// parent's payloads. It reads what it inherited and encodes its own big calls on the heap.
+TEST(CallSlotTest, AForkChildNeverTakesItsParentsSlots) {
+  internal::CallPayloadAllocator* slots = internal::CallPayloadAllocator::Get();
+  TaskCall alive(&Length, std::string(kBig, 'f'));  // one slot held, the other free
+  ASSERT_GE(slots->SlotOf(alive.payload().data()), 0);
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     int code = EndsWith(alive, std::string(kBig, 'f')) ? 0 : 1;
     for (int i = 0; i < 3 && code == 0; ++i) {
       TaskCall call(&Length, std::string(kBig, static_cast<char>('g' + i)));
-      if (!EndsWith(call, std::string(kBig, static_cast<char>('g' + i)))) code = 2;
+      if (slots->SlotOf(call.payload().data()) >= 0) code = 2;
+      if (!EndsWith(call, std::string(kBig, static_cast<char>('g' + i)))) code = 3;
     }
     _exit(code);
   }
   EXPECT_EQ(AwaitChild(pid), 0);
-}
-
-TEST(WarmBlockTest, AForkChildDoesNotInheritTheKeptBlock) {
-  { TaskCall kept(&Length, std::string(kBig, 'h')); }  // the kept block now
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    // The first big call in the child must not be handed the parent's kept block (it is not
-    // mapped here): it would crash.
-    TaskCall call(&Length, std::string(kBig, 'i'));
-    _exit(EndsWith(call, std::string(kBig, 'i')) ? 0 : 1);
-  }
-  EXPECT_EQ(AwaitChild(pid), 0);
+  EXPECT_TRUE(EndsWith(alive, std::string(kBig, 'f')));
+  TaskCall next(&Length, std::string(kBig, 'k'));  // the parent still has the free one
+  EXPECT_GE(slots->SlotOf(next.payload().data()), 0);
 }
 
 std::size_t ResidentPages(const char* start, std::size_t pages) {
