@@ -167,7 +167,9 @@ CallPayloadAllocator* CallPayloadAllocator::Get() {
 }
 
 absl::Span<const int> CallPayloadAllocator::SlotFds() {
-  if (!MakeSlots()) return {};
+  // A fork() child's copies of the numbers may name other files by now (a kFork worker keeps
+  // only its own descriptors): its pools start workers without slots.
+  if (!MakeSlots() || TheSlots().owner != getpid()) return {};
   return absl::MakeConstSpan(TheSlots().fds, kSlots);
 }
 

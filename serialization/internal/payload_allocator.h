@@ -44,8 +44,8 @@ class CallPayloadAllocator final : public ByteBuffer::Allocator {
   void Free(char* data, std::size_t capacity) override;
 
   // The slots' memfds (kSlots of them, CLOEXEC, made on the first call), for the processes
-  // that are to read them; empty if they could not be made (no slots then), or if another
-  // thread is making them at this moment (it does not wait).
+  // that are to read them; empty if they could not be made (no slots then), if another thread
+  // is making them at this moment (it does not wait), or in a fork() child of their maker.
   absl::Span<const int> SlotFds();
   // The slot holding `data` (the bytes of a live payload made by this allocator), or -1.
   int SlotOf(const char* data) const;

@@ -190,6 +190,17 @@ TEST_P(HandOffTest, BigCallsWaitingInTheRingAreCancellable) {
   EXPECT_EQ(gate.arrivals(), 1);
 }
 
+#if CF_TEST_KFORK
+// A pool inside a worker: the worker inherited (kFork) or has none of its pool's call slots, and
+// a kFork worker keeps none of its parent's descriptors; its own pool's big calls still arrive.
+TEST_P(HandOffTest, APoolInsideAWorkerHandsOverBigCalls) {
+  auto pool = Make(1);
+  const std::vector<std::uint8_t> data = Pattern(2 << 20, 5);
+  EXPECT_EQ(pool->Submit(&SumInAForkPool, data).Result(kBound), Sum(data));
+  EXPECT_EQ(pool->Submit(&SumInAForkPool, data).Result(kBound), Sum(data));
+}
+#endif
+
 // Big results encoded straight into the worker's result arena, and on the heap while the pool
 // still reads the previous one there (one worker, many calls in flight), a giant over the
 // arena's 64 MiB keep size among them, and results that grow piece by piece past the ring's

@@ -9,8 +9,11 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "cf/process_pool/process_pool_executor.h"
 #include "cf/serialization/task.h"
 #include "tests/executor_behaviour/tasks.h"
 #include "tests/process_pool/socket_gate.h"
@@ -79,6 +82,13 @@ std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> d
 std::int64_t SleepThenSum(int ms, std::vector<std::uint8_t> data) {
   SleepMs(ms);
   return SumBytes(std::move(data));
+}
+std::int64_t SumInAForkPool(std::vector<std::uint8_t> data) {
+  ProcessPoolExecutor::Options options;
+  options.max_workers = 1;
+  options.start_method = StartMethod::kFork;
+  ProcessPoolExecutor pool(options);
+  return pool.Submit(&SumBytes, std::move(data)).Result(absl::Seconds(60));
 }
 std::vector<std::string> MakeStrings(std::int64_t count, std::int64_t length) {
   std::vector<std::string> strings;
@@ -185,6 +195,7 @@ CF_TASK(cf::testing::MakeStrings);
 CF_TASK(cf::testing::SumBytes);
 CF_TASK(cf::testing::KillWorkerOnceThenSum);
 CF_TASK(cf::testing::SleepThenSum);
+CF_TASK(cf::testing::SumInAForkPool);
 CF_TASK(cf::testing::WaitForFile);
 CF_TASK(cf::testing::HangForever);
 CF_TASK(cf::testing::IgnoreSigtermAndHang);

@@ -107,6 +107,8 @@ std::int64_t SumBytes(std::vector<std::uint8_t> data);
 std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> data);
 // Sleeps `ms` milliseconds, then SumBytes(data).
 std::int64_t SleepThenSum(int ms, std::vector<std::uint8_t> data);
+// SumBytes(data) computed by a one-worker kFork pool this task makes (a pool inside a worker).
+std::int64_t SumInAForkPool(std::vector<std::uint8_t> data);
 
 // Not registered: Submit must refuse it.
 int NotRegistered(int x);
