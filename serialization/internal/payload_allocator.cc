@@ -143,6 +143,21 @@ bool Resident(const char* page) {
   return (resident & 1) != 0;
 }
 
+// True if `page` is present but shared with another process copy-on-write (after a fork():
+// every write to it would copy it, one fault at a time). /proc/self/pagemap: bit 63 present,
+// bit 56 exclusively mapped. Opened each time: a descriptor kept open would go on naming the
+// process that opened it after a fork().
+bool SharedCopyOnWrite(const char* page, std::size_t page_size) {
+  const int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::uint64_t entry = 0;
+  const off_t offset =
+      static_cast<off_t>(reinterpret_cast<std::uintptr_t>(page) / page_size * sizeof(entry));
+  const bool read_it = pread(fd, &entry, sizeof(entry), offset) == sizeof(entry);
+  close(fd);
+  return read_it && (entry >> 63 & 1) != 0 && (entry >> 56 & 1) == 0;
+}
+
 }  // namespace
 
 void PrefaultForWrite(void* destination, std::size_t n) {
@@ -154,7 +169,10 @@ void PrefaultForWrite(void* destination, std::size_t n) {
   const std::uintptr_t end = (start + n) / page * page;
   if (end <= first) return;
   const char* middle = reinterpret_cast<const char*>(first + (end - first) / 2 / page * page);
-  if (Resident(reinterpret_cast<const char*>(first)) && Resident(middle)) return;
+  if (Resident(reinterpret_cast<const char*>(first)) && Resident(middle) &&
+      !SharedCopyOnWrite(middle, page)) {
+    return;  // this process's own pages already: nothing to gain
+  }
   if (madvise(reinterpret_cast<void*>(first), end - first, MADV_POPULATE_WRITE) != 0 &&
       errno == EINVAL) {
     populate_unsupported.store(true, std::memory_order_relaxed);

@@ -55,10 +55,12 @@ class CallPayloadAllocator final : public ByteBuffer::Allocator {
 };
 
 // Before `n` bytes are copied to `destination`: if n is big (≥ 1 MiB) and the destination's
-// pages have not been touched yet (a fresh allocation; mincore() on two of them), asks the
-// kernel for all of them at once (MADV_POPULATE_WRITE, Linux 5.14+), which costs about half of
-// faulting them in one by one during the copy. Pages already there cost one mincore() call.
-// Never fails: without the kernel's support, the copy faults them in as before.
+// pages have not been touched yet (a fresh allocation; mincore() on two of them) or are shared
+// copy-on-write with another process (after a fork(); /proc/self/pagemap), asks the kernel for
+// all of them at once (MADV_POPULATE_WRITE, Linux 5.14+), which costs about half of faulting
+// them in one by one during the copy. Pages already this process's own cost two mincore()
+// calls and a read of pagemap. Never fails: without the kernel's support (or /proc), the copy
+// faults them in as before.
 void PrefaultForWrite(void* destination, std::size_t n);
 
 }  // namespace cf::internal

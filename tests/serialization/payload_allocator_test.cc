@@ -136,6 +136,27 @@ TEST(PrefaultForWriteTest, FreshPagesComeInOneGoAndTheBytesAreUntouched) {
   munmap(fresh, kPages * 4096);
 }
 
+// After fork(), pages shared copy-on-write are populated too: each process keeps its own bytes.
+TEST(PrefaultForWriteTest, PagesSharedWithAForkChildKeepTheirBytes) {
+  std::vector<char> bytes(4 << 20);
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 3);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    internal::PrefaultForWrite(bytes.data(), bytes.size());
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      if (bytes[i] != static_cast<char>(i * 3)) _exit(1);
+    }
+    bytes[12345] = 'z';  // the child's copy only
+    _exit(0);
+  }
+  internal::PrefaultForWrite(bytes.data(), bytes.size());
+  EXPECT_EQ(AwaitChild(pid), 0);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    ASSERT_EQ(bytes[i], static_cast<char>(i * 3)) << i;
+  }
+}
+
 TEST(PrefaultForWriteTest, BigStringsAndByteVectorsDecodeWhole) {
   std::string text(3 << 20, '\0');
   std::vector<std::uint8_t> bytes(5 << 20);
