@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -53,38 +52,7 @@ void PayloadArena::Unmap() {
   mapped_ = 0;
 }
 
-namespace {
-
-// The recycled arenas' descriptors (-1: none), and the process they belong to.
-std::atomic<int> recycled[PayloadArena::kRecycled] = {-1, -1};
-std::atomic<pid_t> recycled_by{0};
-
-}  // namespace
-
-void PayloadArena::Recycle(PayloadArena arena) {
-  arena.Unmap();
-  absl::StatusOr<std::size_t> size = FileSize(arena.fd());
-  const pid_t self = getpid();
-  pid_t owner = recycled_by.load(std::memory_order_acquire);
-  if (owner == 0 && recycled_by.compare_exchange_strong(owner, self)) owner = self;
-  if (!size.ok() || *size == 0 || owner != self) return;  // closed with `arena`
-  if (*size > kKeepBytes) (void)!ftruncate(arena.fd(), static_cast<off_t>(kKeepBytes));
-  for (std::atomic<int>& slot : recycled) {
-    int expected = -1;
-    if (slot.compare_exchange_strong(expected, arena.fd_.get(), std::memory_order_acq_rel)) {
-      (void)arena.fd_.Release();
-      return;
-    }
-  }
-}
-
 absl::StatusOr<PayloadArena> PayloadArena::Create() {
-  if (recycled_by.load(std::memory_order_acquire) == getpid()) {
-    for (std::atomic<int>& slot : recycled) {
-      const int fd = slot.exchange(-1, std::memory_order_acq_rel);
-      if (fd >= 0) return PayloadArena(UniqueFd(fd));
-    }
-  }
   const int raw = memfd_create("cf-process-pool-payloads", MFD_CLOEXEC);
   if (raw < 0) return ErrnoStatus("memfd_create (a payload arena)");
   absl::StatusOr<UniqueFd> fd = MoveHigh(raw);

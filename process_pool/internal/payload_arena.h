@@ -44,16 +44,8 @@ class PayloadArena {
   PayloadArena& operator=(PayloadArena&& other) noexcept;
   ~PayloadArena();
 
-  // A memfd (CLOEXEC, above the low descriptor numbers): one an ended worker left (Recycle),
-  // whose pages are there already, else a new, empty one.
+  // A new, empty memfd (CLOEXEC, above the low descriptor numbers).
   static absl::StatusOr<PayloadArena> Create();
-  // The pool's side, once the worker that shared `arena` has exited (reaped: no process writes
-  // it any more): keeps it, up to kKeepBytes of it, for a worker started later in this process
-  // (at most kRecycled arenas in all; an empty one, or one more, is closed). A pool's next
-  // workers then start with warm arenas instead of faulting fresh pages in for their first big
-  // payloads. Lock-free; a fork() child neither takes nor keeps its parent's.
-  static void Recycle(PayloadArena arena);
-  static constexpr int kRecycled = 2;
 
   int fd() const { return fd_.get(); }
   // Writer: `n` writable bytes at the start of the arena (sized and mapped here).

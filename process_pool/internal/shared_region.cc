@@ -121,12 +121,10 @@ absl::StatusOr<std::shared_ptr<SharedRegion>> SharedRegion::Create() {
   std::shared_ptr<SharedRegion> region(new SharedRegion());
   region->fd_ = *std::move(fd);
   if (absl::Status s = region->Map(/*fresh=*/true); !s.ok()) return s;
-  // The result arena first: it gets a recycled one's warm pages if there is one (big calls'
-  // arguments mostly travel in call slots, big results always in this arena).
-  absl::StatusOr<PayloadArena> result_arena = PayloadArena::Create();
-  if (!result_arena.ok()) return result_arena.status();
   absl::StatusOr<PayloadArena> call_arena = PayloadArena::Create();
   if (!call_arena.ok()) return call_arena.status();
+  absl::StatusOr<PayloadArena> result_arena = PayloadArena::Create();
+  if (!result_arena.ok()) return result_arena.status();
   region->call_arena_ = *std::move(call_arena);
   region->result_arena_ = *std::move(result_arena);
   return region;
@@ -218,10 +216,6 @@ absl::Duration SpinBudget(absl::Duration budget) {
 
 SharedRegion::~SharedRegion() {
   if (base_ != nullptr) munmap(base_, size_);
-  if (worker_gone_.load(std::memory_order_acquire)) {
-    PayloadArena::Recycle(std::move(call_arena_));
-    PayloadArena::Recycle(std::move(result_arena_));
-  }
 }
 
 }  // namespace cf::internal

@@ -168,9 +168,6 @@ class SharedRegion {
   // has none, stand-ins: then has_call_slots() stays false and no kSlot record is sent).
   std::array<int, kWorkerChannelFds> WorkerFds();
   bool has_call_slots() const { return has_call_slots_; }
-  // The pool's side: the worker has exited (reaped), so the arenas go to PayloadArena::Recycle
-  // when the region does.
-  void MarkWorkerGone() { worker_gone_.store(true, std::memory_order_release); }
   // After the worker has its copies: the rings stay mapped, and their memfd needs no descriptor
   // here any more (one fewer per worker under a low descriptor limit).
   void CloseRingFd() { fd_.Reset(); }
@@ -196,7 +193,6 @@ class SharedRegion {
   PayloadArena call_arena_;
   PayloadArena result_arena_;
   bool has_call_slots_ = false;                                     // the pool's side
-  std::atomic<bool> worker_gone_{false};                             // the pool's side
   std::array<PayloadArena, CallPayloadAllocator::kSlots> call_slots_;  // the worker's side
 };
 

@@ -110,8 +110,6 @@ class WorkerChannel {
   static void ReleaseResult(const Reply& reply);
   // Wakes the worker if it waits for room for its results (after ReleaseResult).
   void WakeIfWaiting() { WakeWorker(region_->results().control().producer_waiting); }
-  // Its process has exited and been reaped: its arenas may serve a later worker.
-  void MarkProcessGone() { region_->MarkWorkerGone(); }
   bool results_waiting() const { return !ended_by_pool_ && !region_->results().Empty(); }
   // The manager is about to sleep (true) or awake again (false): a worker that publishes a
   // result while it sleeps sends a doorbell. Returns results_waiting() after raising the flag.

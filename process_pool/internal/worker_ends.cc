@@ -27,7 +27,6 @@ void PoolCore::HandleExit(WorkerChannel& w, std::vector<Delivery>& deliveries) {
   // Its pidfd fired, so the status is there (or, for the fork server's workers, on its way:
   // a loaded machine can delay the server's report well past 100 ms).
   end.wait_status = launcher_->ExitStatus(w.process(), absl::Seconds(2));
-  if (end.wait_status.ok()) w.MarkProcessGone();
   end.said_hello = w.hello();
   end.said_goodbye = w.goodbye() || (w.told_to_exit() && !w.holds_calls());
   end.held_calls = w.holds_calls();

@@ -201,29 +201,6 @@ TEST_P(HandOffTest, APoolInsideAWorkerHandsOverBigCalls) {
 }
 #endif
 
-// A pool's workers start with the arenas of earlier workers that ended (PayloadArena::
-// Recycle), a killed one's too: what those held never shows in a later result.
-TEST_P(HandOffTest, PoolsAfterOthersGetTheirOwnResults) {
-  {
-    auto first = Make(2);
-    EXPECT_EQ(first->Submit(&MakeBytes, std::int64_t{8} << 20).Result(kBound).size(), 8u << 20);
-  }
-  {
-    auto second = Make(1);
-    for (int i = 0; i < 3; ++i) {
-      const std::vector<std::uint8_t> data = Pattern((5 << 20) + i, 20 + i);
-      EXPECT_EQ(second->Submit(&Echo, data).Result(kBound), data) << i;
-    }
-    ASSERT_EQ(kill(second->worker_pids().at(0), SIGKILL), 0);
-    EXPECT_THROW(second->Submit(&SleepMs, 60'000).Result(kBound), BrokenProcessPool);
-  }
-  auto third = Make(1);
-  const std::vector<std::uint8_t> data = Pattern(3 << 20, 40);
-  EXPECT_EQ(third->Submit(&Echo, data).Result(kBound), data);
-  EXPECT_EQ(third->Submit(&MakeBytes, std::int64_t{300} << 10).Result(kBound),
-            std::vector<std::uint8_t>(300 << 10, 7));
-}
-
 // Big results encoded straight into the worker's result arena, and on the heap while the pool
 // still reads the previous one there (one worker, many calls in flight), a giant over the
 // arena's 64 MiB keep size among them, and results that grow piece by piece past the ring's

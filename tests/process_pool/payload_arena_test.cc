@@ -5,16 +5,12 @@
 #include "cf/process_pool/internal/payload_arena.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -105,66 +101,6 @@ TEST(PayloadArenaTest, ReserveKeepsTheBytesAndTrimGivesBackAGiant) {
   room = arena->Reserve(1 << 20);  // maps what is left
   ASSERT_TRUE(room.ok()) << room.status();
   EXPECT_EQ(absl::string_view(*room, bytes.size()), bytes);
-}
-
-ino_t InodeOf(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 ? st.st_ino : 0;
-}
-
-// Recycled arenas come back with their pages (a giant's trimmed to kKeepBytes); empty ones and
-// any beyond kRecycled are closed; a fork() child never gets its parent's.
-TEST(PayloadArenaTest, ArenasOfEndedWorkersServeLaterOnes) {
-  // Whatever earlier tests left is taken first.
-  for (int i = 0; i < PayloadArena::kRecycled; ++i) ASSERT_TRUE(PayloadArena::Create().ok());
-  std::vector<PayloadArena> arenas;
-  std::vector<ino_t> kept;
-  for (int i = 0; i < PayloadArena::kRecycled + 1; ++i) {
-    absl::StatusOr<PayloadArena> arena = PayloadArena::Create();
-    ASSERT_TRUE(arena.ok()) << arena.status();
-    ASSERT_TRUE(arena->Reserve(i == 0 ? PayloadArena::kKeepBytes + (3 << 20) : 2 << 20).ok());
-    kept.push_back(InodeOf(arena->fd()));
-    arenas.push_back(*std::move(arena));
-  }
-  absl::StatusOr<PayloadArena> empty = PayloadArena::Create();
-  ASSERT_TRUE(empty.ok());
-  PayloadArena::Recycle(*std::move(empty));  // nothing in it: not kept
-  for (PayloadArena& arena : arenas) PayloadArena::Recycle(std::move(arena));
-  std::vector<ino_t> back;
-  for (int i = 0; i < PayloadArena::kRecycled; ++i) {
-    absl::StatusOr<PayloadArena> arena = PayloadArena::Create();
-    ASSERT_TRUE(arena.ok());
-    back.push_back(InodeOf(arena->fd()));
-    const off_t size = lseek(arena->fd(), 0, SEEK_END);
-    EXPECT_LE(size, static_cast<off_t>(PayloadArena::kKeepBytes));
-    EXPECT_GE(size, off_t{2} << 20);
-    absl::StatusOr<absl::Span<const char>> bytes = arena->Read(2 << 20);  // its pages are there
-    EXPECT_TRUE(bytes.ok()) << bytes.status();
-  }
-  std::sort(back.begin(), back.end());
-  std::vector<ino_t> first_two(kept.begin(), kept.begin() + PayloadArena::kRecycled);
-  std::sort(first_two.begin(), first_two.end());
-  EXPECT_EQ(back, first_two);  // the third was closed: no room for it
-  absl::StatusOr<PayloadArena> fresh = PayloadArena::Create();
-  ASSERT_TRUE(fresh.ok());
-  EXPECT_EQ(lseek(fresh->fd(), 0, SEEK_END), 0);
-
-  // In a fork() child: the parent's recycled arena is not taken.
-  ASSERT_TRUE(fresh->Reserve(1 << 20).ok());
-  const ino_t parents = InodeOf(fresh->fd());
-  PayloadArena::Recycle(*std::move(fresh));
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    absl::StatusOr<PayloadArena> mine = PayloadArena::Create();
-    _exit(mine.ok() && InodeOf(mine->fd()) != parents ? 0 : 1);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  absl::StatusOr<PayloadArena> again = PayloadArena::Create();
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(InodeOf(again->fd()), parents);
 }
 
 }  // namespace

@@ -197,10 +197,8 @@ void BM_Memcpy16MB(benchmark::State& state) {
 }
 BENCHMARK(BM_Memcpy16MB)->UseRealTime()->Unit(benchmark::kMillisecond);
 
-// The first call of a new pool: workers start, and the 16 MB travel into buffers the new workers
-// have not touched (their heaps, the rings). Each iteration's pool follows the previous one in
-// this process, as in a program that makes a pool per batch: its workers get the ended workers'
-// arenas (PayloadArena::Recycle) and the call slots are warm. Shutting down is not part of it.
+// The first call of a new pool: workers start, and the 16 MB travel into buffers (rings, arenas,
+// the worker's heap) that nothing has touched yet. Shutting down is not part of it.
 void BM_ProcessPool_Echo16MBFirstCall(benchmark::State& state) {
   std::vector<std::uint8_t> data(16 << 20, 7);
   for (auto _ : state) {
