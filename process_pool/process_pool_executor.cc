@@ -22,6 +22,7 @@
 #include "cf/process_pool/internal/pool_core.h"
 #include "cf/process_pool/internal/spare_fork_server.h"
 #include "cf/process_pool/internal/worker_loop.h"
+#include "cf/serialization/internal/payload_allocator.h"
 #include "cf/serialization/task.h"
 
 namespace cf {
@@ -171,6 +172,9 @@ void InitProcessPool(int argc, char** argv) {
   }
   switch (role->kind) {
     case internal::Role::kNone:
+      // The program's call slots (payload_allocator.h) now, so that they are there before any
+      // pool, as the program's for its life, rather than appearing with the first one.
+      (void)internal::CallPayloadAllocator::Get()->SlotFds();
       internal::PrestartForkServer();  // spare_fork_server.h; returns without waiting for it
       return;
     case internal::Role::kWorker:
