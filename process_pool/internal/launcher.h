@@ -3,7 +3,8 @@
 //
 // Not part of the public API (see cf/process_pool/process_pool_executor.h). This layer knows
 // nothing about frames or tasks: it creates a worker with two pipes (calls in, results out) and
-// the pool's shared channel (three memfds), and tells the pool how the worker ended.
+// the pool's shared channel (its three memfds, then the program's two call slots), and tells the
+// pool how the worker ended.
 //
 //   start method  implementation        how a worker starts
 //   kFork         fork_launcher.cc      fork() of this process; the child runs RunWorker(3, 4, 5).
@@ -16,7 +17,7 @@
 //                                       reports their exit statuses, since it is their parent.
 //
 // Hygiene, for every method: every descriptor cf creates is O_CLOEXEC; a worker keeps only
-// stdin/stdout/stderr, its own two pipe ends and its channel, renumbered to 3, 4 and 5-7; workers die with the
+// stdin/stdout/stderr, its own two pipe ends and its channel, renumbered to 3, 4 and 5-9; workers die with the
 // parent (PR_SET_PDEATHSIG plus a getppid() check) and exit on EOF of their call pipe. A worker
 // that cannot put its pipes in place (e.g. no descriptor left) says why on stderr and exits with
 // kSetupFailedExitCode.
