@@ -158,16 +158,6 @@ TEST_P(HandOffTest, BigAndSmallCallsInterleave) {
   for (int i = 0; i < 24; ++i) EXPECT_EQ(futures[i].Result(kBound), inputs[i]) << i;
 }
 
-std::vector<std::uint8_t> Pattern(std::size_t n, int seed) {
-  std::vector<std::uint8_t> data(n);
-  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::uint8_t>(i * 7 + seed);
-  return data;
-}
-
-std::int64_t Sum(const std::vector<std::uint8_t>& data) {
-  return std::accumulate(data.begin(), data.end(), std::int64_t{0});
-}
-
 // Big arguments travel in the pool process's two call slots, or through the worker's call arena
 // while both are taken; either way a call waiting in the ring stays cancellable and never runs,
 // and the calls after the cancelled ones get their arguments whole.
@@ -177,15 +167,21 @@ TEST_P(HandOffTest, BigCallsWaitingInTheRingAreCancellable) {
   Future<int> running = pool->Submit(&SocketGate::Pass, gate.id(), 1);
   ASSERT_TRUE(gate.AwaitArrivals(1, kBound));
   std::vector<Future<std::int64_t>> queued;
-  for (int i = 0; i < 3; ++i) queued.push_back(pool->Submit(&SumBytes, Pattern(1 << 20, i)));
+  for (int i = 0; i < 3; ++i) {
+    queued.push_back(pool->Submit(&SumBytes, PatternBytes(1 << 20, i)));
+  }
   ASSERT_TRUE(Peer::AwaitCallsHanded(*pool, 4, kBound));  // two in slots, one in the arena
   for (Future<std::int64_t>& f : queued) EXPECT_TRUE(f.Cancel());
   gate.Open();
   EXPECT_EQ(running.Result(kBound), 1);
   for (const Future<std::int64_t>& f : queued) EXPECT_THROW(f.Result(kBound), CancelledError);
   std::vector<Future<std::int64_t>> after;
-  for (int i = 0; i < 5; ++i) after.push_back(pool->Submit(&SumBytes, Pattern(3 << 19, 10 + i)));
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(after[i].Result(kBound), Sum(Pattern(3 << 19, 10 + i)));
+  for (int i = 0; i < 5; ++i) {
+    after.push_back(pool->Submit(&SumBytes, PatternBytes(3 << 19, 10 + i)));
+  }
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(after[i].Result(kBound), SumOf(PatternBytes(3 << 19, 10 + i))) << i;
+  }
   pool->Shutdown();
   EXPECT_EQ(gate.arrivals(), 1);
 }
@@ -195,9 +191,9 @@ TEST_P(HandOffTest, BigCallsWaitingInTheRingAreCancellable) {
 // a kFork worker keeps none of its parent's descriptors; its own pool's big calls still arrive.
 TEST_P(HandOffTest, APoolInsideAWorkerHandsOverBigCalls) {
   auto pool = Make(1);
-  const std::vector<std::uint8_t> data = Pattern(2 << 20, 5);
-  EXPECT_EQ(pool->Submit(&SumInAForkPool, data).Result(kBound), Sum(data));
-  EXPECT_EQ(pool->Submit(&SumInAForkPool, data).Result(kBound), Sum(data));
+  const std::vector<std::uint8_t> data = PatternBytes(2 << 20, 5);
+  EXPECT_EQ(pool->Submit(&SumInAForkPool, data).Result(kBound), SumOf(data));
+  EXPECT_EQ(pool->Submit(&SumInAForkPool, data).Result(kBound), SumOf(data));
 }
 #endif
 

@@ -5,6 +5,7 @@
 #include "cf/process_pool/internal/payload_arena.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "cf/process_pool/internal/unique_fd.h"
 #include "cf/serialization/byte_buffer.h"
 #include "gtest/gtest.h"
 
@@ -81,6 +83,22 @@ TEST(ResultArenaAllocatorTest, OneBigAppendGoesStraightIntoTheArena) {
   buffer.Append(body.data(), 1 << 20);
   EXPECT_EQ(buffer.data(), arena->base());
   EXPECT_EQ(buffer.view(), absl::string_view(body.data(), 1 << 20));
+}
+
+// An arena that cannot grow (here: sealed against it): the result goes (back) to the heap, whole,
+// and the worker then reports it through its usual path instead of failing the encode.
+TEST(ResultArenaAllocatorTest, AnArenaThatCannotGrowLeavesTheResultOnTheHeap) {
+  const int fd = memfd_create("sealed-arena", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 1 << 20), 0);  // 1 MiB, and no more
+  ASSERT_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW), 0);
+  PayloadArena arena{UniqueFd(fd)};
+  ResultArenaAllocator allocator(&arena, kHeapLimit);
+  ByteBuffer buffer(&allocator);
+  const std::string bytes = Pattern(3 << 20);
+  for (std::size_t i = 0; i < bytes.size(); i += 4096) buffer.Append(bytes.data() + i, 4096);
+  EXPECT_FALSE(allocator.Holds(buffer.data()));
+  EXPECT_EQ(buffer.view(), bytes);
 }
 
 TEST(PayloadArenaTest, ReserveKeepsTheBytesAndTrimGivesBackAGiant) {

@@ -70,10 +70,16 @@ Deep MakeDeep(int depth) { return Deep{depth}; }
 std::vector<std::uint8_t> MakeBytes(std::int64_t n) {
   return std::vector<std::uint8_t>(static_cast<size_t>(n), 7);
 }
-std::int64_t SumBytes(std::vector<std::uint8_t> data) {
+std::int64_t SumOf(const std::vector<std::uint8_t>& data) {
   std::int64_t sum = 0;
   for (std::uint8_t b : data) sum += b;
   return sum;
+}
+std::int64_t SumBytes(std::vector<std::uint8_t> data) { return SumOf(data); }
+std::vector<std::uint8_t> PatternBytes(std::size_t n, int seed) {
+  std::vector<std::uint8_t> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::uint8_t>(i * 7 + seed);
+  return data;
 }
 std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> data) {
   KillWorkerOnce(path, 0);

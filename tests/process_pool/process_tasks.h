@@ -103,6 +103,10 @@ std::vector<std::uint8_t> MakeBytes(std::int64_t n);
 std::vector<std::string> MakeStrings(std::int64_t count, std::int64_t length);
 // The sum of `data`'s bytes: a big argument whose every byte the test checks.
 std::int64_t SumBytes(std::vector<std::uint8_t> data);
+// Test-side helpers for big payloads: n bytes that differ with `seed`, and their sum (as
+// SumBytes computes it in a worker).
+std::vector<std::uint8_t> PatternBytes(std::size_t n, int seed);
+std::int64_t SumOf(const std::vector<std::uint8_t>& data);
 // As KillWorkerOnce (the first call SIGKILLs its worker), then SumBytes(data).
 std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> data);
 // Sleeps `ms` milliseconds, then SumBytes(data).

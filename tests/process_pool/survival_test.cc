@@ -269,24 +269,12 @@ TEST_P(SurvivalTest, ARetryThatSucceeds) {
   std::remove(path.c_str());
 }
 
-std::vector<std::uint8_t> Pattern(std::size_t n, int seed) {
-  std::vector<std::uint8_t> data(n);
-  for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::uint8_t>(i * 13 + seed);
-  return data;
-}
-
-std::int64_t Sum(const std::vector<std::uint8_t>& data) {
-  std::int64_t sum = 0;
-  for (std::uint8_t b : data) sum += b;
-  return sum;
-}
-
 // A big call's arguments (in a call slot, read in place) are still there for its retry.
 TEST_P(SurvivalTest, ARetriedBigCallGetsItsArgumentsAgain) {
   ProcessPoolExecutor pool(Options(1, WorkerDeath::kRetryTask));
   const std::string path = TempPath("retry_big");
-  const std::vector<std::uint8_t> data = Pattern(2 << 20, 1);
-  EXPECT_EQ(pool.Submit(&KillWorkerOnceThenSum, path, data).Result(kBound), Sum(data));
+  const std::vector<std::uint8_t> data = PatternBytes(2 << 20, 1);
+  EXPECT_EQ(pool.Submit(&KillWorkerOnceThenSum, path, data).Result(kBound), SumOf(data));
   EXPECT_GE(pool.stats().worker_restarts, 1);
   std::remove(path.c_str());
 }
@@ -296,11 +284,11 @@ TEST_P(SurvivalTest, BigCallsAfterOneThatTimedOut) {
   ProcessPoolExecutor pool(Options(1));
   Future<std::int64_t> slow =
       pool.SubmitWith({.timeout = absl::Milliseconds(200)}, &SleepThenSum, 60'000,
-                      Pattern(2 << 20, 2));
+                      PatternBytes(2 << 20, 2));
   EXPECT_THROW(slow.Result(kBound), TaskTimeoutError);
   for (int i = 0; i < 4; ++i) {
-    const std::vector<std::uint8_t> data = Pattern((1 << 20) + i, 3 + i);
-    EXPECT_EQ(pool.Submit(&SumBytes, data).Result(kBound), Sum(data)) << i;
+    const std::vector<std::uint8_t> data = PatternBytes((1 << 20) + i, 3 + i);
+    EXPECT_EQ(pool.Submit(&SumBytes, data).Result(kBound), SumOf(data)) << i;
   }
 }
 

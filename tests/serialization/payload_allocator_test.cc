@@ -25,10 +25,20 @@
 namespace cf::testing {
 
 std::size_t Length(std::string s) { return s.size(); }
+// Depends on every character and on where it is.
+std::uint64_t Checksum(std::vector<std::string> pieces) {
+  std::uint64_t sum = 0;
+  std::uint64_t position = 0;
+  for (const std::string& piece : pieces) {
+    for (char c : piece) sum += ++position * static_cast<unsigned char>(c);
+  }
+  return sum;
+}
 
 }  // namespace cf::testing
 
 CF_TASK(cf::testing::Length);
+CF_TASK(cf::testing::Checksum);
 
 namespace cf::testing {
 namespace {
@@ -68,6 +78,21 @@ TEST(CallSlotTest, BigCallsTakeTheTwoSlotsThenTheHeap) {
   // Small calls stay on the heap.
   TaskCall small(&Length, std::string(100, 'e'));
   EXPECT_EQ(slots->SlotOf(small.payload().data()), -1);
+}
+
+// An argument encoded piece by piece: its buffer grows on the heap, moves into a slot once it
+// outgrows 256 KiB, and keeps growing there (the slot remapped); every piece arrives.
+TEST(CallSlotTest, AnArgumentThatGrowsPieceByPieceEndsUpWholeInASlot) {
+  std::vector<std::string> pieces;
+  for (int i = 0; i < 3000; ++i) pieces.emplace_back(1000 + i % 7, static_cast<char>('a' + i % 26));
+  TaskCall call(&Checksum, pieces);
+  EXPECT_GE(internal::CallPayloadAllocator::Get()->SlotOf(call.payload().data()), 0);
+  // Run where it is, as a worker would after reading it in place.
+  const TaskOutcome outcome = RunTaskCall(call.payload());
+  ASSERT_EQ(outcome.kind, FrameKind::kResult);
+  absl::StatusOr<std::uint64_t> sum = DecodeResult<std::uint64_t>(outcome.payload);
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  EXPECT_EQ(*sum, Checksum(pieces));
 }
 
 // Waits (bounded) for the child and returns its exit status, or -1.
