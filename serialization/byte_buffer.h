@@ -23,7 +23,6 @@
 
 #include <cstddef>
 #include <cstring>
-#include <memory>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
