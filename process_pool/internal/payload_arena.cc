@@ -148,7 +148,9 @@ char* ResultArenaAllocator::HeapCopy(char* old, std::size_t keep, std::size_t ca
 char* ResultArenaAllocator::Reallocate(char* old, std::size_t /*old_capacity*/, std::size_t keep,
                                        std::size_t capacity) {
   const bool was_in_arena = Holds(old);
-  if (capacity <= heap_limit_ && !was_in_arena) return HeapCopy(old, keep, capacity);
+  if ((capacity <= heap_limit_ && !was_in_arena) || capacity > arena_limit_) {
+    return HeapCopy(old, keep, capacity);
+  }
   absl::StatusOr<char*> room = arena_->Reserve(capacity);
   if (!room.ok()) return HeapCopy(old, keep, capacity);  // the caller copies it later, or fails
   if (!was_in_arena && old != nullptr) {

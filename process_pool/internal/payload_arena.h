@@ -73,14 +73,23 @@ class PayloadArena {
 };
 
 // The worker's result buffer allocator: capacities up to `heap_limit` come from the heap; a
-// bigger one moves the buffer into `arena` (its bytes copied over once) and it grows there. If
-// the arena cannot grow, the buffer goes (back) to the heap, so encoding only fails when the
-// heap is out of memory too. Holds(p): the buffer at p is in the arena. The worker makes a
-// buffer with this allocator only while the pool is done with the arena's previous payload.
+// bigger one (up to `arena_limit`) moves the buffer into `arena` (its bytes copied over once)
+// and it grows there. If the arena cannot grow (or may not: over `arena_limit`), the buffer
+// goes (back) to the heap, so encoding only fails when the heap is out of memory too.
+// Holds(p): the buffer at p is in the arena. The worker makes a buffer with this allocator
+// only while the pool is done with the arena's previous payload (or, for a call slot the pool
+// lent it, after decoding the call that was there).
 class ResultArenaAllocator : public ByteBuffer::Allocator {
  public:
-  ResultArenaAllocator(PayloadArena* arena, std::size_t heap_limit)
-      : arena_(arena), heap_limit_(heap_limit) {}
+  ResultArenaAllocator(PayloadArena* arena, std::size_t heap_limit,
+                       std::size_t arena_limit = ~std::size_t{0})
+      : arena_(arena), heap_limit_(heap_limit), arena_limit_(arena_limit) {}
+
+  // Another arena from now on (no buffer may be in the old one).
+  void Use(PayloadArena* arena, std::size_t arena_limit) {
+    arena_ = arena;
+    arena_limit_ = arena_limit;
+  }
 
   char* Reallocate(char* old, std::size_t old_capacity, std::size_t keep,
                    std::size_t capacity) override;
@@ -92,6 +101,7 @@ class ResultArenaAllocator : public ByteBuffer::Allocator {
 
   PayloadArena* arena_;
   const std::size_t heap_limit_;
+  std::size_t arena_limit_;
   char* in_arena_ = nullptr;  // the buffer's bytes, when they are in the arena
 };
 

@@ -61,7 +61,8 @@ enum class RecordKind : std::uint8_t {
   kSkipped = 4,    // worker → pool: the call was revoked before the worker claimed it
   kArena = 5,      // either way: a kCall/kResult/kException whose payload is in the arena
   kSlot = 6,       // pool → worker: a kCall whose payload is in one of the pool process's call
-                   // slots (serialization/internal/payload_allocator.h)
+                   // slots (serialization/internal/payload_allocator.h); worker → pool: a
+                   // kResult/kException written over that call's arguments in its slot
 };
 
 // A kArena record's payload: what the arena holds.
@@ -71,11 +72,15 @@ struct ArenaNote {
   std::uint8_t reserved[7];
 };
 
-// A kSlot record's payload: which call slot holds the call, and how many bytes of it.
+// A kSlot record's payload: which call slot holds the call (or its outcome), and how many bytes.
 struct SlotNote {
   std::uint64_t size;
   std::uint8_t slot;
-  std::uint8_t reserved[7];
+  RecordKind kind;  // kCall, kResult or kException
+  std::uint8_t reserved[6];
+  // A call's: how many bytes of the slot the worker may write its outcome in, once it has
+  // decoded the call (0: none; the pool lent the slot, CallPayloadAllocator::Lend).
+  std::uint64_t result_room;
 };
 
 // Claim word states (the low two bits).
@@ -177,6 +182,8 @@ class SharedRegion {
   // The worker's side: the first `n` bytes of call slot `slot` (DataLoss if there is no such
   // slot or it is smaller: a corrupt record).
   absl::StatusOr<absl::Span<const char>> ReadCallSlot(std::size_t slot, std::size_t n);
+  // The worker's side: call slot `slot` (after a ReadCallSlot of it), to write an outcome in.
+  PayloadArena& call_slot(std::size_t slot) { return call_slots_[slot]; }
   ByteRing& results() { return results_; }
   std::atomic<std::uint64_t>& claim(std::uint64_t seq) { return claims_[seq % kClaimSlots]; }
 

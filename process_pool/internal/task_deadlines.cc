@@ -54,7 +54,8 @@ absl::Time WorkerChannel::TaskDeadline(absl::Time now, absl::Duration tick) {
 std::unique_ptr<PoolTask> WorkerChannel::TakeExpired(absl::Time now) {
   for (InFlight& call : in_flight_) {
     if (call.started != absl::InfiniteFuture() && call.started + call.task->timeout() <= now) {
-      std::unique_ptr<PoolTask> task = TakeCall(call.seq);
+      // Claimed: the worker may still write its outcome in a slot lent with the call.
+      std::unique_ptr<PoolTask> task = TakeCall(call.seq, /*worker_done=*/false);
       task->DetachClaim();  // claimed: it stays running
       return task;
     }

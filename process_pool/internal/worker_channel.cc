@@ -1,6 +1,7 @@
 #include "cf/process_pool/internal/worker_channel.h"
 
 #include <fcntl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -50,7 +51,37 @@ WorkerChannel::WorkerChannel(WorkerProcess proc, std::shared_ptr<SharedRegion> r
   }
 }
 
-WorkerChannel::~WorkerChannel() { channel_.DropOutput(); }
+WorkerChannel::~WorkerChannel() {
+  channel_.DropOutput();
+  for (const InFlight& call : in_flight_) {
+    if (call.lent_slot >= 0) lent_until_exit_.push_back(call.lent_slot);
+  }
+  if (lent_until_exit_.empty()) return;
+  // The pool is done with it (killed, or it exited): a slot it may still write in is free
+  // once it is gone, which a SIGKILL makes a matter of moments. One it outlives stays lent.
+  if (!exited_ && proc_.pidfd.get() >= 0) {
+    pollfd gone = {proc_.pidfd.get(), POLLIN, 0};
+    if (poll(&gone, 1, 1000) == 1) exited_ = true;
+  }
+  if (exited_) {
+    for (int slot : lent_until_exit_) CallPayloadAllocator::Get()->EndLend(slot);
+  }
+}
+
+void WorkerChannel::set_exited() {
+  exited_ = true;
+  for (int slot : lent_until_exit_) CallPayloadAllocator::Get()->EndLend(slot);
+  lent_until_exit_.clear();
+}
+
+void WorkerChannel::EndLend(const InFlight& call, bool worker_done) {
+  if (call.lent_slot < 0) return;
+  if (worker_done || exited_) {
+    CallPayloadAllocator::Get()->EndLend(call.lent_slot);
+  } else {
+    lent_until_exit_.push_back(call.lent_slot);
+  }
+}
 
 int WorkerChannel::CallSlotOf(absl::Span<const char> payload) const {
   if (payload.size() <= SharedRegion::kMaxRingPayload || !region_->has_call_slots()) return -1;
@@ -90,18 +121,26 @@ void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
     claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
     return;  // cancelled while queued: dropped
   }
+  InFlight call{seq, std::move(task)};
   if (const int slot = CallSlotOf(payload); slot >= 0) {
-    // The bytes are in shared memory the worker maps already: it reads them in place.
-    const SlotNote note{payload.size(), static_cast<std::uint8_t>(slot), {}};
+    // The bytes are in shared memory the worker maps already: it reads them in place. Unless
+    // the call may run again (kRetryTask: after a death mid-write its arguments would be gone),
+    // the worker may write its outcome over them there.
+    if (config_.on_worker_death != WorkerDeath::kRetryTask) {
+      call.lent_room = CallPayloadAllocator::Get()->Lend(slot);
+      if (call.lent_room > 0) call.lent_slot = slot;
+    }
+    const SlotNote note{payload.size(), static_cast<std::uint8_t>(slot), RecordKind::kCall, {},
+                        call.lent_room};
     region_->calls().Push(RecordKind::kSlot, seq,
                           absl::MakeConstSpan(reinterpret_cast<const char*>(&note), sizeof(note)));
   } else if (payload.size() > SharedRegion::kMaxRingPayload) {
     absl::StatusOr<char*> room = region_->call_arena().PrepareWrite(payload.size());
     if (!room.ok()) {
       claim.store(ClaimWord(seq, kClaimRevoked), std::memory_order_relaxed);
-      task->DetachClaim();
-      task->Fail(std::make_exception_ptr(BrokenProcessPool(
-          absl::StrCat("the arguments of task '", task->call().task_name(), "' (",
+      call.task->DetachClaim();
+      call.task->Fail(std::make_exception_ptr(BrokenProcessPool(
+          absl::StrCat("the arguments of task '", call.task->call().task_name(), "' (",
                        payload.size(), " bytes) could not be handed to worker ", proc_.pid,
                        ": ", room.status().message()))));
       return;
@@ -114,8 +153,8 @@ void WorkerChannel::SendCall(std::unique_ptr<PoolTask> task) {
   } else {
     region_->calls().Push(RecordKind::kCall, seq, payload);  // CanTake checked the room
   }
-  if (task->timeout() != absl::InfiniteDuration()) ++timed_calls_;
-  in_flight_.push_back(InFlight{seq, std::move(task)});
+  if (call.task->timeout() != absl::InfiniteDuration()) ++timed_calls_;
+  in_flight_.push_back(std::move(call));
   WakeWorker(region_->calls().control().consumer_sleeping);
   CountHandedCall();
 }
@@ -130,6 +169,7 @@ std::unique_ptr<PoolTask> WorkerChannel::TakeBackUnclaimed() {
   }
   std::unique_ptr<PoolTask> task = std::move(last.task);
   if (arena_call_ == last.seq) arena_call_ = 0;  // the worker will skip it, arena unread
+  EndLend(last, /*worker_done=*/true);
   if (task->timeout() != absl::InfiniteDuration()) --timed_calls_;
   in_flight_.pop_back();
   task->DetachClaim();
@@ -183,10 +223,16 @@ absl::Time WorkerChannel::kill_deadline() const {
   return hello_ ? exit_deadline_ : std::min(exit_deadline_, start_deadline_);
 }
 
-std::unique_ptr<PoolTask> WorkerChannel::TakeCall(std::uint64_t seq) {
+std::unique_ptr<PoolTask> WorkerChannel::TakeCall(std::uint64_t seq, bool worker_done,
+                                                  InFlight* lend) {
   for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
     if (it->seq != seq) continue;
     std::unique_ptr<PoolTask> task = std::move(it->task);
+    EndLend(*it, worker_done);
+    if (lend != nullptr) {
+      lend->lent_slot = it->lent_slot;
+      lend->lent_room = it->lent_room;
+    }
     if (arena_call_ == seq) arena_call_ = 0;
     if (task->timeout() != absl::InfiniteDuration()) --timed_calls_;
     in_flight_.erase(it);
@@ -243,6 +289,7 @@ absl::Status WorkerChannel::ReadRing(absl::FunctionRef<void(Reply&)> on_reply) {
   while (results.Peek(&record)) {
     RecordKind kind = record.kind;
     ArenaNote note{};
+    SlotNote slot_note{};
     if (kind == RecordKind::kArena) {
       bool valid = record.payload.size() == sizeof(note);
       if (valid) {
@@ -250,26 +297,41 @@ absl::Status WorkerChannel::ReadRing(absl::FunctionRef<void(Reply&)> on_reply) {
         valid = note.kind == RecordKind::kResult || note.kind == RecordKind::kException;
       }
       if (!valid) kind = RecordKind::kPad;  // corrupt
+    } else if (kind == RecordKind::kSlot) {
+      bool valid = record.payload.size() == sizeof(slot_note);
+      if (valid) {
+        std::memcpy(&slot_note, record.payload.data(), sizeof(slot_note));
+        valid = slot_note.kind == RecordKind::kResult || slot_note.kind == RecordKind::kException;
+      }
+      if (valid) {
+        note.size = slot_note.size;
+        note.kind = slot_note.kind;
+      } else {
+        kind = RecordKind::kPad;  // corrupt
+      }
     }
     Reply reply;
     switch (kind) {
       case RecordKind::kSkipped:
         // Revoked before the worker claimed it: by Cancel() (drop it now: its future is
         // cancelled), or taken back for another worker (no longer ours: nothing to find).
-        reply.task = TakeCall(record.seq);
+        reply.task = TakeCall(record.seq, /*worker_done=*/true);
         if (reply.task != nullptr) reply.task->DetachClaim();
         results.Pop();
         popped = true;
         continue;
       case RecordKind::kResult:
       case RecordKind::kException:
-      case RecordKind::kArena: {
-        reply.task = TakeCall(record.seq);
+      case RecordKind::kArena:
+      case RecordKind::kSlot: {
+        InFlight lend{};
+        reply.task = TakeCall(record.seq, /*worker_done=*/true, &lend);
         if (reply.task == nullptr) {
           return absl::DataLossError(absl::StrCat("worker ", proc_.pid, " answered call ",
                                                   record.seq, " which it was not running"));
         }
-        const RecordKind outcome = kind == RecordKind::kArena ? note.kind : kind;
+        const bool noted = kind == RecordKind::kArena || kind == RecordKind::kSlot;
+        const RecordKind outcome = noted ? note.kind : kind;
         reply.frame.kind =
             outcome == RecordKind::kResult ? FrameKind::kResult : FrameKind::kException;
         reply.frame.task_id = record.seq;
@@ -282,6 +344,15 @@ absl::Status WorkerChannel::ReadRing(absl::FunctionRef<void(Reply&)> on_reply) {
                                                     record.seq, ": ", bytes.status().message()));
           }
           reply.arena = *bytes;
+        } else if (kind == RecordKind::kSlot) {
+          // Written over the call's arguments, in the slot lent with the call.
+          if (lend.lent_slot != slot_note.slot || note.size > lend.lent_room) {
+            return absl::DataLossError(absl::StrCat(
+                "worker ", proc_.pid, "'s result for call ", record.seq, " is in call slot ",
+                slot_note.slot, " (", note.size, " bytes), which was not lent to it for that"));
+          }
+          reply.arena = absl::MakeConstSpan(reply.task->call().payload().data(), note.size);
+          reply.in_call_slot = true;
         } else {
           reply.frame.payload.Append(record.payload);
         }
@@ -303,7 +374,7 @@ void WorkerChannel::ReleaseResult(const Reply& reply) {
   if (reply.region == nullptr) return;
   ByteRing::Control& control = reply.region->results().control();
   control.decoded_seq.store(reply.seq, std::memory_order_release);
-  if (reply.arena.data() != nullptr) {
+  if (reply.arena.data() != nullptr && !reply.in_call_slot) {
     control.arena_busy.store(0, std::memory_order_seq_cst);
   }
 }
@@ -318,6 +389,8 @@ std::vector<std::unique_ptr<PoolTask>> WorkerChannel::TakeCalls(
         word, ClaimWord(call.seq, kClaimRevoked), std::memory_order_acq_rel);
     // Not revoked now: claimed by the worker, or revoked by Cancel() (done: dropped later).
     const bool claimed = !revoked && word != ClaimWord(call.seq, kClaimRevoked);
+    EndLend(call, /*worker_done=*/!claimed);
+    call.lent_slot = -1;
     call.task->DetachClaim();
     (claimed && started != nullptr ? *started : calls).push_back(std::move(call.task));
   }

@@ -70,7 +70,8 @@ class WorkerChannel {
   bool retiring() const { return retiring_; }
   bool eof() const { return eof_; }
   bool exited() const { return exited_; }
-  void set_exited() { exited_ = true; }
+  // Its pidfd fired: it is gone, and so are its writes to call slots lent to it.
+  void set_exited();
   bool holds_calls() const { return !in_flight_.empty(); }
   bool told_to_exit() const { return told_to_exit_; }
   const std::string& init_error() const { return init_error_; }
@@ -92,11 +93,13 @@ class WorkerChannel {
   absl::Status Flush();
 
   // One result for the pool to deliver: its payload is in `frame` (copied out of the ring), or
-  // is `arena` (the worker's result arena, released by ReleaseResult once decoded).
+  // is `arena`: the worker's result arena (released by ReleaseResult once decoded) or, with
+  // `in_call_slot`, the call's own slot (freed with the task).
   struct Reply {
     std::unique_ptr<PoolTask> task;
     Frame frame;
     absl::Span<const char> arena;
+    bool in_call_slot = false;
     std::uint64_t seq = 0;
     std::shared_ptr<SharedRegion> region;  // keeps the arena mapped; says it was decoded
   };
@@ -153,12 +156,20 @@ class WorkerChannel {
     std::uint64_t seq;
     std::unique_ptr<PoolTask> task;
     absl::Time started = absl::InfiniteFuture();  // timed calls: when its claim was seen
+    int lent_slot = -1;           // the call slot the worker may write the outcome in
+    std::size_t lent_room = 0;    // how many bytes of it
   };
   void StartExitClock(absl::Time now);
   // The worker sleeps on its pipe: wake it (kWake), once.
   void WakeWorker(std::atomic<std::uint32_t>& flag);
-  // Removes and returns the call `seq` (nullptr if it holds none).
-  std::unique_ptr<PoolTask> TakeCall(std::uint64_t seq);
+  // Removes and returns the call `seq` (nullptr if it holds none). `worker_done`: the worker
+  // has answered or skipped it (so it writes no more in a slot lent with it); else the lend
+  // lasts until the worker has exited. `lend`, if given, gets the call's lend.
+  std::unique_ptr<PoolTask> TakeCall(std::uint64_t seq, bool worker_done,
+                                     InFlight* lend = nullptr);
+  // The call leaves with its lend (if any): ended now if the worker cannot write in the slot
+  // any more, else kept until it has exited.
+  void EndLend(const InFlight& call, bool worker_done);
   void CountHandedCall();
 
   WorkerProcess proc_;
@@ -180,6 +191,9 @@ class WorkerChannel {
   bool exited_ = false;
   bool ended_by_pool_ = false;
   int timed_calls_ = 0;  // in in_flight_ with a finite timeout
+  // Call slots lent with calls that left while the worker could still write in them (it ran
+  // them, and the pool gave up on it): free once it has exited (set_exited, or the destructor).
+  std::vector<int> lent_until_exit_;
   std::string init_error_;
 };
 

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -91,6 +92,7 @@ class Worker {
         } else if (record.kind == RecordKind::kSlot) {
           if (record.payload.size() != sizeof(slot)) return 2;
           std::memcpy(&slot, record.payload.data(), sizeof(slot));
+          if (slot.kind != RecordKind::kCall) return 2;
         } else if (record.kind != RecordKind::kCall) {
           return 2;
         }
@@ -105,13 +107,14 @@ class Worker {
           if (!bytes.ok()) return 2;
           call = *bytes;
         } else if (record.kind == RecordKind::kSlot) {
+          // Mapped as far as the outcome may go too, so that nothing is remapped under the call.
           absl::StatusOr<absl::Span<const char>> bytes =
-              region_->ReadCallSlot(slot.slot, slot.size);
+              region_->ReadCallSlot(slot.slot, std::max(slot.size, slot.result_room));
           if (!bytes.ok()) return 2;
-          call = *bytes;
+          call = bytes->first(slot.size);
         }
         ReleaseDecoded();
-        PrepareOutcomeBuffer();
+        PrepareOutcomeBuffer(record.kind == RecordKind::kSlot ? &slot : nullptr);
         RunTaskCall(call, &outcome_);
         calls_.Pop();  // room for the pool's next calls while the result goes out
         if (!SendOutcome(record.seq)) return 0;
@@ -202,23 +205,31 @@ class Worker {
     }
   }
 
-  // Where the next call's outcome is encoded: straight into the result arena (through
-  // result_allocator_, once it outgrows the ring) when the pool is done with the arena's last
-  // payload — only this worker makes it busy again, so it stays free until SendOutcome — else
-  // on the heap, to be copied in once the arena is free. A giant's pages beyond kKeepBytes go
-  // back once a call no longer needs them.
-  void PrepareOutcomeBuffer() {
+  // Where the next call's outcome is encoded. If the pool lent the call's slot (`slot` has
+  // result_room), over the call's arguments there (through slot_allocator_, once it outgrows
+  // the ring; the call is decoded before its task returns). Else straight into the result
+  // arena (result_allocator_) when the pool is done with the arena's last payload — only this
+  // worker makes it busy again, so it stays free until SendOutcome — else on the heap, to be
+  // copied in once the arena is free. A giant's pages beyond kKeepBytes go back once a call no
+  // longer needs them. The previous outcome's bytes stay where they are (the buffer lets go).
+  void PrepareOutcomeBuffer(const SlotNote* slot) {
     const bool arena_free = results_.control().arena_busy.load(std::memory_order_seq_cst) == 0;
     ByteBuffer& buffer = outcome_.payload;
     PayloadArena& arena = region_->result_arena();
-    if (result_allocator_.Holds(buffer.data()) &&
-        (!arena_free || arena.mapped() > PayloadArena::kKeepBytes)) {
-      buffer.ReleaseMemory();  // the bytes stay in the arena; the buffer lets go of them
+    const bool lent = slot != nullptr && slot->result_room > SharedRegion::kMaxRingPayload;
+    if (slot_allocator_.Holds(buffer.data()) ||
+        (result_allocator_.Holds(buffer.data()) &&
+         (lent || !arena_free || arena.mapped() > PayloadArena::kKeepBytes))) {
+      buffer.ReleaseMemory();
     }
     if (arena_free && arena.mapped() > PayloadArena::kKeepBytes) arena.Trim();
-    if (arena_free != (buffer.allocator() == &result_allocator_)) {
-      buffer = ByteBuffer(arena_free ? &result_allocator_ : nullptr);
+    ByteBuffer::Allocator* allocator = arena_free ? &result_allocator_ : nullptr;
+    if (lent) {
+      slot_allocator_.Use(&region_->call_slot(slot->slot), slot->result_room);
+      lent_slot_ = slot->slot;
+      allocator = &slot_allocator_;
     }
+    if (buffer.allocator() != allocator) buffer = ByteBuffer(allocator);
   }
 
   // The outcome of call `seq`: in the ring if it fits, else in the result arena (already there
@@ -229,6 +240,11 @@ class Worker {
         outcome_.kind == FrameKind::kResult ? RecordKind::kResult : RecordKind::kException;
     if (outcome_.payload.size() <= SharedRegion::kMaxRingPayload) {
       return PushResult(kind, seq, outcome_.payload);
+    }
+    if (slot_allocator_.Holds(outcome_.payload.data())) {
+      const SlotNote note{outcome_.payload.size(), lent_slot_, kind, {}, 0};
+      return PushResult(RecordKind::kSlot, seq,
+                        absl::MakeConstSpan(reinterpret_cast<const char*>(&note), sizeof(note)));
     }
     auto& busy = results_.control().arena_busy;
     if (result_allocator_.Holds(outcome_.payload.data())) {
@@ -296,7 +312,9 @@ class Worker {
   ByteRing& calls_;
   ByteRing& results_;
   Frame frame_;
-  ResultArenaAllocator result_allocator_;  // before outcome_, whose buffer may use it
+  ResultArenaAllocator result_allocator_;  // before outcome_, whose buffer may use them
+  ResultArenaAllocator slot_allocator_{nullptr, SharedRegion::kMaxRingPayload, 0};
+  std::uint8_t lent_slot_ = 0;  // the call slot slot_allocator_ writes in
   TaskOutcome outcome_;
   std::deque<std::pair<std::uint64_t, Attachments>> held_;  // by call seq, until decoded
   bool configured_ = false;

@@ -34,8 +34,15 @@ struct Slots {
   // Made by the first thread that needs them; one that finds another making them goes without
   // (no waiting, so a fork() child of a process caught in the middle cannot hang on it).
   std::atomic<int> state{kNotMade};
-  std::atomic<std::uint32_t> held{0};  // bit i: slot i holds a payload
+  // HeldBit(i): slot i holds a payload; LentBit(i): a worker may write in it (Lend);
+  // OrphanBit(i): its payload was let go while it was lent, so it is free once the lend ends.
+  std::atomic<std::uint32_t> bits{0};
 };
+
+constexpr std::uint32_t HeldBit(int i) { return 1u << i; }
+constexpr std::uint32_t LentBit(int i) { return 1u << (8 + i); }
+constexpr std::uint32_t OrphanBit(int i) { return 1u << (16 + i); }
+static_assert(CallPayloadAllocator::kSlots <= 8);
 
 Slots& TheSlots() {
   static Slots* const slots = new Slots();
@@ -74,24 +81,25 @@ bool MakeSlots() {
 int TakeSlot() {
   Slots& s = TheSlots();
   if (!MakeSlots() || s.owner != getpid()) return -1;
-  std::uint32_t held = s.held.load(std::memory_order_relaxed);
+  std::uint32_t bits = s.bits.load(std::memory_order_relaxed);
   for (;;) {
     int free_slot = -1;
     for (int i = 0; i < CallPayloadAllocator::kSlots; ++i) {
-      if ((held & (1u << i)) == 0) {
+      if ((bits & HeldBit(i)) == 0) {
         free_slot = i;
         break;
       }
     }
     if (free_slot < 0) return -1;
-    if (s.held.compare_exchange_weak(held, held | (1u << free_slot), std::memory_order_acquire,
+    if (s.bits.compare_exchange_weak(bits, bits | HeldBit(free_slot), std::memory_order_acquire,
                                      std::memory_order_relaxed)) {
       return free_slot;
     }
   }
 }
 
-void LetGo(int i) {
+// Slot i is free again (its payload let go and no worker may write in it).
+void Release(int i) {
   Slots& s = TheSlots();
   Slot& slot = s.slot[i];
   if (slot.mapped > CallPayloadAllocator::kKeepBytes && s.owner == getpid()) {
@@ -100,7 +108,17 @@ void LetGo(int i) {
     slot.mapped = 0;
     (void)!ftruncate(slot.fd, static_cast<off_t>(CallPayloadAllocator::kKeepBytes));
   }
-  s.held.fetch_and(~(1u << i), std::memory_order_release);
+  s.bits.fetch_and(~HeldBit(i), std::memory_order_release);
+}
+
+// Its payload is let go: free now, or once its lend ends.
+void LetGo(int i) {
+  Slots& s = TheSlots();
+  std::uint32_t bits = s.bits.load(std::memory_order_acquire);
+  while ((bits & LentBit(i)) != 0) {
+    if (s.bits.compare_exchange_weak(bits, bits | OrphanBit(i), std::memory_order_acq_rel)) return;
+  }
+  Release(i);
 }
 
 // Slot i (held) mapped with at least `capacity` bytes, keeping what it holds; null on failure
@@ -189,6 +207,28 @@ absl::Span<const int> CallPayloadAllocator::SlotFds() {
   // only its own descriptors): its pools start workers without slots.
   if (!MakeSlots() || TheSlots().owner != getpid()) return {};
   return absl::MakeConstSpan(TheSlots().fds, kSlots);
+}
+
+std::size_t CallPayloadAllocator::Lend(int slot) {
+  Slots& s = TheSlots();
+  if (slot < 0 || slot >= kSlots || s.owner != getpid()) return 0;
+  std::uint32_t bits = s.bits.load(std::memory_order_acquire);
+  do {
+    if ((bits & HeldBit(slot)) == 0 || (bits & LentBit(slot)) != 0) return 0;
+  } while (!s.bits.compare_exchange_weak(bits, bits | LentBit(slot), std::memory_order_acq_rel));
+  return s.slot[slot].mapped;
+}
+
+void CallPayloadAllocator::EndLend(int slot) {
+  if (slot < 0 || slot >= kSlots) return;
+  const std::uint32_t before =
+      TheSlots().bits.fetch_and(~(LentBit(slot) | OrphanBit(slot)), std::memory_order_acq_rel);
+  if ((before & OrphanBit(slot)) != 0) Release(slot);
+}
+
+bool CallPayloadAllocator::IsLent(int slot) const {
+  return slot >= 0 && slot < kSlots &&
+         (TheSlots().bits.load(std::memory_order_acquire) & LentBit(slot)) != 0;
 }
 
 int CallPayloadAllocator::SlotOf(const char* data) const {

@@ -14,12 +14,19 @@
 // rewritten (except one the pool is killing for a timeout, which it no longer listens to). A
 // slot grown over kKeepBytes is shrunk back when it is let go. At most kSlots × kKeepBytes stay.
 //
+// Lending: a pool may let the worker that runs a call write the call's outcome over its
+// arguments in the call's slot (Lend; the worker has decoded them by then), so that a big
+// result comes back through pages already there. While a slot is lent it stays held even after
+// its payload is let go, until EndLend: the pool calls it once the worker is done with the slot
+// (its outcome was read, it skipped the call) or has exited — never while a worker the pool
+// gave up on (a timeout) may still be writing.
+//
 // fork(): a child inherits the slots' mappings (shared, not copied) and never takes a slot (its
 // writes would land in its parent's memory); it may still read and let go of payloads it
 // inherited.
 //
-// Thread-safe: any thread may allocate and free; taking and letting go of a slot is one atomic
-// operation on a bit mask (no lock, so a fork() child before exec may use it too).
+// Thread-safe: any thread may allocate and free; taking, lending and letting go of a slot is
+// one atomic operation on a bit mask (no lock, so a fork() child before exec may use it too).
 #ifndef CF_SERIALIZATION_INTERNAL_PAYLOAD_ALLOCATOR_H_
 #define CF_SERIALIZATION_INTERNAL_PAYLOAD_ALLOCATOR_H_
 
@@ -47,6 +54,14 @@ class CallPayloadAllocator final : public ByteBuffer::Allocator {
   // that are to read them; empty if they could not be made (no slots then), if another thread
   // is making them at this moment (it does not wait), or in a fork() child of their maker.
   absl::Span<const int> SlotFds();
+  // Lets a worker write in slot `slot`, which holds a live payload: the bytes it may write
+  // (what this process maps of the slot), or 0 if it cannot be lent (not held, lent already, or
+  // this process is a fork() child of the slots' maker). Until EndLend(slot), letting the
+  // payload go does not free the slot.
+  std::size_t Lend(int slot);
+  // The worker is done writing in `slot` (or dead): the slot is free if its payload was let go.
+  void EndLend(int slot);
+  bool IsLent(int slot) const;
   // The slot holding `data` (the bytes of a live payload made by this allocator), or -1.
   int SlotOf(const char* data) const;
 

@@ -89,6 +89,16 @@ std::int64_t SleepThenSum(int ms, std::vector<std::uint8_t> data) {
   SleepMs(ms);
   return SumBytes(std::move(data));
 }
+void MarkedBytes::CreateMark(const std::string& path) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+}
+MarkedBytes IgnoreSigtermThenEcho(std::string release, std::string mark,
+                                  std::vector<std::uint8_t> data) {
+  signal(SIGTERM, SIG_IGN);
+  WaitForFile(release, 0);
+  return MarkedBytes{std::move(data), std::move(mark)};
+}
 std::int64_t SumInAForkPool(std::vector<std::uint8_t> data) {
   ProcessPoolExecutor::Options options;
   options.max_workers = 1;
@@ -202,6 +212,7 @@ CF_TASK(cf::testing::SumBytes);
 CF_TASK(cf::testing::KillWorkerOnceThenSum);
 CF_TASK(cf::testing::SleepThenSum);
 CF_TASK(cf::testing::SumInAForkPool);
+CF_TASK(cf::testing::IgnoreSigtermThenEcho);
 CF_TASK(cf::testing::WaitForFile);
 CF_TASK(cf::testing::HangForever);
 CF_TASK(cf::testing::IgnoreSigtermAndHang);

@@ -111,6 +111,27 @@ std::int64_t SumOf(const std::vector<std::uint8_t>& data);
 std::int64_t KillWorkerOnceThenSum(std::string path, std::vector<std::uint8_t> data);
 // Sleeps `ms` milliseconds, then SumBytes(data).
 std::int64_t SleepThenSum(int ms, std::vector<std::uint8_t> data);
+
+// Bytes whose encoding, once they are written, creates the file `mark_path` (if not empty): a
+// test learns that a worker has written a result without waiting for it to arrive.
+struct MarkedBytes {
+  std::vector<std::uint8_t> bytes;
+  std::string mark_path;
+  template <class Archive>
+  void save(Archive& archive) const {
+    archive(bytes, mark_path);
+    if (!mark_path.empty()) CreateMark(mark_path);
+  }
+  template <class Archive>
+  void load(Archive& archive) {
+    archive(bytes, mark_path);
+  }
+  static void CreateMark(const std::string& path);
+};
+// Ignores SIGTERM, waits for the file `release` (WaitForFile), then returns `data`, whose
+// encoding creates the file `mark`.
+MarkedBytes IgnoreSigtermThenEcho(std::string release, std::string mark,
+                                  std::vector<std::uint8_t> data);
 // SumBytes(data) computed by a one-worker kFork pool this task makes (a pool inside a worker).
 std::int64_t SumInAForkPool(std::vector<std::uint8_t> data);
 

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -23,6 +24,7 @@
 #include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/process_pool_executor.h"
+#include "cf/serialization/internal/payload_allocator.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/executor_behaviour/tasks.h"
@@ -290,6 +292,62 @@ TEST_P(SurvivalTest, BigCallsAfterOneThatTimedOut) {
     const std::vector<std::uint8_t> data = PatternBytes((1 << 20) + i, 3 + i);
     EXPECT_EQ(pool.Submit(&SumBytes, data).Result(kBound), SumOf(data)) << i;
   }
+}
+
+// The worker running a big call may write its result over the call's arguments in the call's
+// slot. One that the pool gave up on (a timeout) but that is still alive may still do that, so
+// the slot is not given to another call until the worker has exited: a call queued meanwhile
+// keeps its arguments whole, and the slot is free again once the worker is gone.
+TEST_P(SurvivalTest, AWorkerThatTimedOutNeverWritesOverALaterCall) {
+  ProcessPoolExecutor::Options options = Options(1);
+  options.kill_grace = absl::Seconds(60);  // it lives on until the test kills it
+  ProcessPoolExecutor pool(options);
+  const std::string release = TempPath("release"), mark = TempPath("mark"), go = TempPath("go");
+  Future<MarkedBytes> slow = pool.SubmitWith({.timeout = absl::Milliseconds(200)},
+                                             &IgnoreSigtermThenEcho, release, mark,
+                                             PatternBytes(2 << 20, 5));
+  pid_t slow_pid = 0;
+  try {
+    slow.Result(kBound);
+    FAIL() << "no timeout";
+  } catch (const TaskTimeoutError& error) {
+    slow_pid = error.pid();
+  }
+  absl::Cleanup end_slow = [slow_pid] { kill(slow_pid, SIGKILL); };  // on every way out
+  // The replacement worker waits for `go`; the big calls wait behind it, their arguments in
+  // call slots (and on the heap once both are taken).
+  Future<int> gate = pool.Submit(&WaitForFile, go, 1);
+  std::vector<std::vector<std::uint8_t>> inputs;
+  std::vector<Future<std::int64_t>> sums;
+  for (int i = 0; i < 2; ++i) {
+    inputs.push_back(PatternBytes((2 << 20) + 8 * i, 11 + i));
+    sums.push_back(pool.Submit(&SumBytes, inputs.back()));
+  }
+  // The timed-out worker writes its 2 MiB result now, then says so.
+  MarkedBytes::CreateMark(release);
+  for (int i = 0; i < 6000 && access(mark.c_str(), F_OK) != 0; ++i) usleep(10'000);
+  ASSERT_EQ(access(mark.c_str(), F_OK), 0) << "the timed-out worker did not write its result";
+  MarkedBytes::CreateMark(go);
+  EXPECT_EQ(gate.Result(kBound), 1);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(sums[i].Exception(kBound), nullptr) << i;
+    if (sums[i].Exception(kBound) == nullptr) {
+      EXPECT_EQ(sums[i].Result(kBound), SumOf(inputs[i])) << i;
+    }
+  }
+  std::move(end_slow).Invoke();
+  bool all_free = false;
+  for (int i = 0; i < 1000 && !all_free; ++i) {
+    all_free = true;
+    for (int slot = 0; slot < internal::CallPayloadAllocator::kSlots; ++slot) {
+      all_free = all_free && !internal::CallPayloadAllocator::Get()->IsLent(slot);
+    }
+    if (!all_free) usleep(10'000);
+  }
+  EXPECT_TRUE(all_free) << "a call slot stayed lent after its worker died";
+  const std::vector<std::uint8_t> after = PatternBytes(3 << 20, 17);
+  EXPECT_EQ(pool.Submit(&SumBytes, after).Result(kBound), SumOf(after));
+  for (const std::string& path : {release, mark, go}) std::remove(path.c_str());
 }
 
 TEST_P(SurvivalTest, RetriesRunOut) {
