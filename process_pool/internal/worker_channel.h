@@ -11,9 +11,11 @@
 //
 // Calls go through the region's call ring, several at a time (the pool chooses how many); each
 // holds a claim word (see pool_task.h), so one the worker has not claimed can still be
-// cancelled, or taken back for another worker. A payload too big for a ring record waits in the
-// call arena (one at a time per worker) and its record says how big it is; results come back
-// the same way. Results are matched to calls by their sequence number.
+// cancelled, or taken back for another worker. A payload too big for a ring record is in one of
+// the program's call slots (its record names it) or waits in the call arena (one at a time per
+// worker; its record says how big it is); results come back the same way, a big one in its
+// call's slot if the pool lent it (see EndLend for how long the lend lasts). Results are matched
+// to calls by their sequence number.
 #ifndef CF_PROCESS_POOL_INTERNAL_WORKER_CHANNEL_H_
 #define CF_PROCESS_POOL_INTERNAL_WORKER_CHANNEL_H_
 
@@ -78,7 +80,8 @@ class WorkerChannel {
   bool wants_write() const { return channel_.has_output(); }
 
   // Hands a call to the worker (as CanTake allowed): in the ring, or for a big payload a note
-  // naming its call slot (read in place) or, copied into the call arena, its size. Counts
+  // naming its call slot (read in place; lent for the outcome unless the call may be retried)
+  // or, copied into the call arena, its size. Counts
   // toward max_tasks_per_child, after which the worker retires. A call cancelled meanwhile is
   // dropped; one whose payload cannot be put in the arena (no memory) fails with
   // BrokenProcessPool saying why.
