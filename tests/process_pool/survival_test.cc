@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -313,7 +312,12 @@ TEST_P(SurvivalTest, AWorkerThatTimedOutNeverWritesOverALaterCall) {
   } catch (const TaskTimeoutError& error) {
     slow_pid = error.pid();
   }
-  absl::Cleanup end_slow = [slow_pid] { kill(slow_pid, SIGKILL); };  // on every way out
+  struct KillOnExit {  // on every way out
+    pid_t pid;
+    ~KillOnExit() {
+      if (pid > 0) kill(pid, SIGKILL);
+    }
+  } end_slow{slow_pid};
   // The replacement worker waits for `go`; the big calls wait behind it, their arguments in
   // call slots (and on the heap once both are taken).
   Future<int> gate = pool.Submit(&WaitForFile, go, 1);
@@ -335,7 +339,7 @@ TEST_P(SurvivalTest, AWorkerThatTimedOutNeverWritesOverALaterCall) {
       EXPECT_EQ(sums[i].Result(kBound), SumOf(inputs[i])) << i;
     }
   }
-  std::move(end_slow).Invoke();
+  kill(slow_pid, SIGKILL);
   bool all_free = false;
   for (int i = 0; i < 1000 && !all_free; ++i) {
     all_free = true;
