@@ -231,6 +231,11 @@ bool CallPayloadAllocator::IsLent(int slot) const {
          (TheSlots().bits.load(std::memory_order_acquire) & LentBit(slot)) != 0;
 }
 
+bool CallPayloadAllocator::IsHeld(int slot) const {
+  return slot >= 0 && slot < kSlots &&
+         (TheSlots().bits.load(std::memory_order_acquire) & HeldBit(slot)) != 0;
+}
+
 int CallPayloadAllocator::SlotOf(const char* data) const {
   if (data == nullptr) return -1;
   const Slots& s = TheSlots();

@@ -62,6 +62,7 @@ class CallPayloadAllocator final : public ByteBuffer::Allocator {
   // The worker is done writing in `slot` (or dead): the slot is free if its payload was let go.
   void EndLend(int slot);
   bool IsLent(int slot) const;
+  bool IsHeld(int slot) const;
   // The slot holding `data` (the bytes of a live payload made by this allocator), or -1.
   int SlotOf(const char* data) const;
 

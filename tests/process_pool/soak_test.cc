@@ -33,6 +33,7 @@
 #include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/process_pool_executor.h"
+#include "cf/serialization/internal/payload_allocator.h"
 #include "gtest/gtest.h"
 #include "tests/executor_behaviour/tasks.h"
 #include "tests/process_pool/process_pool_traits.h"
@@ -315,6 +316,11 @@ TEST_P(SoakTest, EveryFutureEndsRightAndNothingIsLeftOver) {
   EXPECT_EQ(CountChildren(), children_before);
   EXPECT_EQ(CountEntries("/proc/self/fd"), fds_before);
   EXPECT_EQ(CountEntries("/proc/self/task"), threads_before);
+  // Every call slot is free again: no payload holds one, no worker may still write in one.
+  for (int slot = 0; slot < internal::CallPayloadAllocator::kSlots; ++slot) {
+    EXPECT_FALSE(internal::CallPayloadAllocator::Get()->IsHeld(slot)) << slot;
+    EXPECT_FALSE(internal::CallPayloadAllocator::Get()->IsLent(slot)) << slot;
+  }
 }
 
 }  // namespace
