@@ -185,6 +185,9 @@ SharedBuffer SharedBuffer::Create(std::size_t size) {
   void* data =
       mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, state->fd, 0);
   if (data == MAP_FAILED) throw internal::MakeError("mmap", size, errno);
+  // A fork() meanwhile (a kFork pool starting a worker on its manager thread) must not leave
+  // a writable mapping in the child: F_SEAL_WRITE fails with EBUSY while one exists anywhere.
+  madvise(data, size, MADV_DONTFORK);
   state->data = static_cast<char*>(data);
   state->size = size;
   state->writable = true;
@@ -229,6 +232,7 @@ void SharedBuffer::Seal() {
       const int error = errno;  // EBUSY: another process mapped it writable through /proc
       void* writable = mmap(nullptr, s.size, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, 0);
       if (writable != MAP_FAILED) {
+        madvise(writable, s.size, MADV_DONTFORK);
         munmap(read_only, s.size);
         s.data = static_cast<char*>(writable);
       } else {

@@ -11,7 +11,9 @@
 // Seal() makes the memory read-only for everyone: the writable mapping goes away, the memfd gets
 // F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, and the bytes are mapped read-only.
 // Its address may change: spans that mutable_data() or data() returned before Seal() are invalid
-// after it.
+// after it. A fork() child does not inherit an unsealed buffer's writable mapping (else Seal()
+// would fail with EBUSY while the child lives, e.g. a kFork pool's worker started meanwhile):
+// a child gets a sealed buffer's bytes, and must not touch an unsealed one's.
 //
 // Across processes: as an argument of a CF_TASK function (by value or const&) or as its result,
 // a SharedBuffer encodes to 36 bytes — the sender's pid and descriptor, the size and the memfd's

@@ -306,6 +306,31 @@ TEST(SharedBufferTest, AFailedSealLeavesTheBufferWritable) {
   EXPECT_EQ(buffer.view(), "x" + std::string(4095, 'w'));
 }
 
+// A fork() while a buffer is being filled (a kFork pool starting a worker, on its manager
+// thread) must not leave a writable mapping of it in the child, which would make Seal() fail
+// with EBUSY for as long as the child lives.
+TEST(SharedBufferTest, AForkChildDoesNotKeepTheBufferFromBeingSealed) {
+  SharedBuffer buffer = SharedBuffer::Create(1 << 20);
+  std::memset(buffer.mutable_data().data(), 'f', 1 << 20);
+  int gate[2];
+  ASSERT_EQ(pipe2(gate, O_CLOEXEC), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(gate[1]);
+    char byte;
+    (void)!read(gate[0], &byte, 1);  // lives until the parent closes the pipe
+    _exit(0);
+  }
+  close(gate[0]);
+  EXPECT_NO_THROW(buffer.Seal());
+  EXPECT_TRUE(buffer.sealed());
+  EXPECT_EQ(buffer.view(), std::string(1 << 20, 'f'));
+  close(gate[1]);
+  int status = 0;
+  EXPECT_EQ(waitpid(child, &status, 0), child);
+}
+
 TEST(SharedBufferTest, ImpossibleSizesThrowSharedBufferError) {
   for (std::size_t size : {SIZE_MAX, std::size_t{1} << 62}) {
     EXPECT_THAT(
