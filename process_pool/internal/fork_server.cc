@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -318,16 +320,31 @@ class ForkServerLauncher final : public Launcher {
       : binary_(std::move(binary)), start_timeout_(start_timeout) {}
 
   absl::StatusOr<WorkerProcess> Start(absl::Span<const int> channel_fds) override {
-    if (server_ == nullptr) {
-      absl::StatusOr<std::unique_ptr<ForkServer>> server = nullptr;
-      if (binary_.empty()) server = TakeSpareForkServer(start_timeout_);
-      if (server.ok() && *server == nullptr) server = ForkServer::Start(binary_, start_timeout_);
-      if (!server.ok()) return server.status();
-      server_ = *std::move(server);
+    for (int attempt = 0;; ++attempt) {
+      if (server_ == nullptr) {
+        absl::StatusOr<std::unique_ptr<ForkServer>> server = nullptr;
+        if (binary_.empty()) server = TakeSpareForkServer(start_timeout_);
+        if (server.ok() && *server == nullptr) server = ForkServer::Start(binary_, start_timeout_);
+        if (!server.ok()) return server.status();
+        server_ = *std::move(server);
+      }
+      absl::StatusOr<WorkerProcess> worker = server_->Fork(channel_fds);
+      if (worker.ok()) {
+        served_.insert(worker->pid);
+        return worker;
+      }
+      // The server had exited (killed by someone): a new one, once.
+      if (!absl::IsUnavailable(worker.status()) || attempt > 0) return worker.status();
+      DropDeadServer();
     }
-    return server_->Fork(channel_fds);
   }
   absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) override {
+    if (auto it = orphans_.find(worker.pid); it != orphans_.end()) {
+      absl::StatusOr<int> status = std::move(it->second);
+      orphans_.erase(it);
+      return status;
+    }
+    served_.erase(worker.pid);
     if (server_ == nullptr) return absl::UnavailableError("the fork server is gone");
     return server_->WorkerExitStatus(worker.pid, timeout);
   }
@@ -337,14 +354,38 @@ class ForkServerLauncher final : public Launcher {
     if (server_ == nullptr) return absl::OkStatus();
     absl::Status s = server_->Poll();
     if (s.ok()) return s;
+    if (absl::IsUnavailable(s)) {
+      // It exited, and its workers die with it: each one's end goes to the failure policy as
+      // it comes (an unknown status, saying why), and the next worker gets a new server.
+      DropDeadServer();
+      return absl::OkStatus();
+    }
     return absl::UnavailableError(
-        absl::StrCat("the fork server (pid ", server_->pid(), ") died: ", s.message()));
+        absl::StrCat("the fork server (pid ", server_->pid(), ") broke the protocol: ",
+                     s.message()));
   }
 
  private:
+  // Reaps the exited server; what its workers' ends were, as far as it said, is kept for
+  // ExitStatus.
+  void DropDeadServer() {
+    absl::flat_hash_map<pid_t, int> reported = server_->TakeExitStatuses();
+    const std::string how = absl::StrCat("the fork server (pid ", server_->pid(),
+                                         ") died, and its workers with it");
+    for (pid_t pid : served_) {
+      auto it = reported.find(pid);
+      orphans_.insert_or_assign(pid, it != reported.end() ? absl::StatusOr<int>(it->second)
+                                                          : absl::UnavailableError(how));
+    }
+    served_.clear();
+    server_.reset();
+  }
+
   const std::string binary_;
   const absl::Duration start_timeout_;
   std::unique_ptr<ForkServer> server_;
+  absl::flat_hash_set<pid_t> served_;  // the server's workers whose end has not been asked for
+  absl::flat_hash_map<pid_t, absl::StatusOr<int>> orphans_;  // a dead server's, the same
 };
 
 }  // namespace

@@ -62,8 +62,11 @@ class ForkServer {
   // The wait status of a worker the server reported as exited, waiting up to `timeout` for the
   // report. kUnavailable when it has not arrived in time.
   absl::StatusOr<int> WorkerExitStatus(pid_t pid, absl::Duration timeout);
-  // Reads any exit reports waiting on the socket without blocking.
+  // Reads any exit reports waiting on the socket without blocking. Unavailable once the server
+  // has exited (its workers die with it: PR_SET_PDEATHSIG).
   absl::Status Poll();
+  // The exit reports read and not yet asked for (a dead server's, say), by pid.
+  absl::flat_hash_map<pid_t, int> TakeExitStatuses() { return std::move(exit_statuses_); }
 
   // Forgets its process and descriptors without closing, signalling or reaping anything (they
   // are no longer its own, e.g. in a fork() child); the object is then inert.

@@ -99,6 +99,11 @@ MarkedBytes IgnoreSigtermThenEcho(std::string release, std::string mark,
   WaitForFile(release, 0);
   return MarkedBytes{std::move(data), std::move(mark)};
 }
+int KillParentProcess(int unused) {
+  kill(getppid(), SIGKILL);
+  for (int i = 0; i < 600; ++i) usleep(100'000);
+  return unused;
+}
 std::int64_t SumInAForkPool(std::vector<std::uint8_t> data) {
   ProcessPoolExecutor::Options options;
   options.max_workers = 1;
@@ -219,5 +224,6 @@ CF_TASK(cf::testing::IgnoreSigtermAndHang);
 CF_TASK(cf::testing::ForkChildAndHang);
 CF_TASK(cf::testing::SleepMs);
 CF_TASK(cf::testing::KillOwnWorker);
+CF_TASK(cf::testing::KillParentProcess);
 CF_TASK(cf::testing::KillWorkerOnce);
 CF_TASK(cf::testing::KillWorkerOnSeven);

@@ -150,6 +150,9 @@ int ForkChildAndHang(std::string path);
 int SleepMs(int ms);
 // SIGKILLs its own worker.
 int KillOwnWorker(int unused);
+// SIGKILLs the worker's parent process (under kForkServer, the fork server; its workers die
+// with it), then waits to be killed too (for at most 60 s).
+int KillParentProcess(int unused);
 // The first call for a given `path` creates the file and SIGKILLs its worker; later calls
 // return `value`: a call that succeeds when run again.
 int KillWorkerOnce(std::string path, int value);

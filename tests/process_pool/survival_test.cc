@@ -354,6 +354,48 @@ TEST_P(SurvivalTest, AWorkerThatTimedOutNeverWritesOverALaterCall) {
   for (const std::string& path : {release, mark, go}) std::remove(path.c_str());
 }
 
+// The fork server dies (a task kills it; its workers die with it): under kFailTask the running
+// call fails with WorkerDiedError, the calls waiting behind it run, and the pool starts a new
+// server for its next workers. Python's pool also starts a new fork server when its old one
+// is gone.
+TEST_P(SurvivalTest, ADeadForkServerIsReplaced) {
+  if (GetParam() != StartMethod::kForkServer) GTEST_SKIP() << "fork server only";
+  ProcessPoolExecutor pool(Options(1, WorkerDeath::kFailTask));
+  const pid_t first = pool.Submit(&GetPid).Result(kBound);
+  Future<int> killer = pool.Submit(&KillParentProcess, 0);
+  std::vector<Future<int>> after;
+  for (int i = 0; i < 4; ++i) after.push_back(pool.Submit(&Identity, i));
+  std::exception_ptr e = ErrorOf(killer);
+  ASSERT_NE(e, nullptr);
+  try {
+    std::rethrow_exception(e);
+  } catch (const WorkerDiedError& error) {
+    EXPECT_EQ(error.pid(), first);
+    EXPECT_THAT(error.what(), HasSubstr("fork server"));
+  } catch (const std::exception& other) {
+    FAIL() << "not a WorkerDiedError: " << other.what();
+  }
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(after[i].Result(kBound), i);
+  EXPECT_NE(pool.Submit(&GetPid).Result(kBound), first);
+  EXPECT_GE(pool.stats().worker_restarts, 1);
+}
+
+// Under kBreakPool the same death breaks the pool, saying the fork server died.
+TEST_P(SurvivalTest, ADeadForkServerBreaksAPoolThatBreaksOnDeaths) {
+  if (GetParam() != StartMethod::kForkServer) GTEST_SKIP() << "fork server only";
+  ProcessPoolExecutor pool(Options(1));
+  std::exception_ptr e = ErrorOf(pool.Submit(&KillParentProcess, 0));
+  ASSERT_NE(e, nullptr);
+  try {
+    std::rethrow_exception(e);
+  } catch (const BrokenProcessPool& error) {
+    EXPECT_THAT(error.what(), HasSubstr("fork server"));
+  } catch (const std::exception& other) {
+    FAIL() << "not a BrokenProcessPool: " << other.what();
+  }
+  EXPECT_THROW(pool.Submit(&Identity, 1), BrokenProcessPool);
+}
+
 TEST_P(SurvivalTest, RetriesRunOut) {
   ProcessPoolExecutor::Options options = Options(1, WorkerDeath::kRetryTask);
   options.max_retries = 2;
