@@ -340,9 +340,11 @@ class ForkServerLauncher final : public Launcher {
   }
   absl::StatusOr<int> ExitStatus(const WorkerProcess& worker, absl::Duration timeout) override {
     if (auto it = orphans_.find(worker.pid); it != orphans_.end()) {
-      absl::StatusOr<int> status = std::move(it->second);
+      const auto [status, server] = it->second;
       orphans_.erase(it);
-      return status;
+      if (status >= 0) return status;
+      return absl::UnavailableError(
+          absl::StrCat("the fork server (pid ", server, ") died, and its workers with it"));
     }
     served_.erase(worker.pid);
     if (server_ == nullptr) return absl::UnavailableError("the fork server is gone");
@@ -370,12 +372,9 @@ class ForkServerLauncher final : public Launcher {
   // ExitStatus.
   void DropDeadServer() {
     absl::flat_hash_map<pid_t, int> reported = server_->TakeExitStatuses();
-    const std::string how = absl::StrCat("the fork server (pid ", server_->pid(),
-                                         ") died, and its workers with it");
     for (pid_t pid : served_) {
       auto it = reported.find(pid);
-      orphans_.insert_or_assign(pid, it != reported.end() ? absl::StatusOr<int>(it->second)
-                                                          : absl::UnavailableError(how));
+      orphans_[pid] = {it != reported.end() ? it->second : -1, server_->pid()};
     }
     served_.clear();
     server_.reset();
@@ -385,7 +384,9 @@ class ForkServerLauncher final : public Launcher {
   const absl::Duration start_timeout_;
   std::unique_ptr<ForkServer> server_;
   absl::flat_hash_set<pid_t> served_;  // the server's workers whose end has not been asked for
-  absl::flat_hash_map<pid_t, absl::StatusOr<int>> orphans_;  // a dead server's, the same
+  // A dead server's workers whose end has not been asked for: the wait status it reported (-1:
+  // none), and its pid.
+  absl::flat_hash_map<pid_t, std::pair<int, pid_t>> orphans_;
 };
 
 }  // namespace

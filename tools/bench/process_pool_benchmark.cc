@@ -15,6 +15,10 @@
 //   BM_Checksum16MB                          that checksum in this process (the task's own work)
 //   BM_Memcpy16MB                            memcpy between two warm 16 MB buffers: the machine's
 //                                            copy bandwidth, to quote the rows above against
+//   BM_Memcpy16MBTwice/pipelined:<0|1>       two copies of 16 MB one after the other (a → b → c),
+//                                            or overlapped in 1 MiB pieces by two threads: what an
+//                                            echo's copies (four, two per direction) could cost
+//                                            at best, one after another or each pair overlapped
 //   BM_Pipe_Plain16MB                        16 MB through a plain pipe between two threads
 //   BM_ProcessPool_SumOfSquares/<workers>    CPU-bound Map, 1 and 2 workers (the speedup)
 //
@@ -22,6 +26,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
@@ -200,6 +205,37 @@ void BM_Memcpy16MB(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
 }
 BENCHMARK(BM_Memcpy16MB)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_Memcpy16MBTwice(benchmark::State& state) {
+  constexpr size_t kPiece = size_t{1} << 20;
+  const bool pipelined = state.range(0) != 0;
+  std::vector<char> a(k16MB, 7), b(k16MB, 0), c(k16MB, 0);
+  for (auto _ : state) {
+    if (!pipelined) {
+      std::memcpy(b.data(), a.data(), k16MB);
+      std::memcpy(c.data(), b.data(), k16MB);
+    } else {
+      std::atomic<size_t> copied{0};
+      std::thread second([&] {
+        for (size_t offset = 0; offset < k16MB; offset += kPiece) {
+          while (copied.load(std::memory_order_acquire) < offset + kPiece) {
+          }
+          std::memcpy(c.data() + offset, b.data() + offset, kPiece);
+        }
+      });
+      for (size_t offset = 0; offset < k16MB; offset += kPiece) {
+        std::memcpy(b.data() + offset, a.data() + offset, kPiece);
+        copied.store(offset + kPiece, std::memory_order_release);
+      }
+      second.join();
+    }
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
+}
+BENCHMARK(BM_Memcpy16MBTwice)->ArgName("pipelined")->Arg(0)->Arg(1)->UseRealTime()->Unit(
+    benchmark::kMillisecond);
 
 // The first call of a new pool: workers start, and the 16 MB travel into buffers (rings, arenas,
 // the worker's heap) that nothing has touched yet. Shutting down is not part of it.
