@@ -97,6 +97,16 @@ void MpiPoolExecutor::Shutdown(bool wait, bool cancel_futures) {
   core_->Shutdown(wait, cancel_futures);
 }
 
+bool MpiPoolExecutor::Shutdown(const ShutdownOptions& options) {
+  return core_->Shutdown(options);
+}
+
+bool MpiPoolExecutor::AwaitTermination(Timeout timeout) const {
+  return core_->AwaitTermination(timeout.duration());
+}
+
+ExecutorStats MpiPoolExecutor::stats() const { return core_->stats(); }
+
 int MpiPoolExecutor::max_workers() const { return core_->max_workers(); }
 
 MpiWorkers MpiPoolExecutor::workers() const { return workers_; }

@@ -76,6 +76,7 @@
 // (std::invalid_argument: shared memory does not cross hosts) and results holding one fail
 // their future; one call's encoded arguments or result must fit one MPI message (< 2 GiB) and
 // Options::max_payload_size. No initializer, max_tasks_per_child or per-task timeout (yet).
+// Shutdown(ShutdownOptions), AwaitTermination and stats() as ProcessPoolExecutor's (below).
 //
 // Threads and happens-before: every method may be called from any thread. Open MPI is
 // initialised MPI_THREAD_SERIALIZED by cf::InitMpiPool; every MPI call of rank 0 is made under
@@ -101,6 +102,8 @@
 
 #include "cf/core/errors.h"
 #include "cf/core/executor.h"
+#include "cf/core/executor_control.h"
+#include "cf/core/timeout.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/internal/pool_task.h"
 #include "cf/serialization/task.h"
@@ -186,6 +189,20 @@ class MpiPoolExecutor {
 
   // Python's shutdown(wait, cancel_futures). Idempotent.
   void Shutdown(bool wait = true, bool cancel_futures = false);
+  // As ProcessPoolExecutor's (cf/core/executor_control.h): true when every call had finished,
+  // and with wait the workers were released, by the deadline. At the deadline kReturn returns
+  // false and leaves the calls running; kTerminate (SIGKILL 1 s after SIGTERM) and kKill end
+  // kSpawn workers on this host — the executor then breaks, their futures fail with
+  // BrokenProcessPool — while world ranks, and spawned workers on other hosts, cannot be ended
+  // without ending the job: there they act as kReturn. request_stop is ignored.
+  bool Shutdown(const ShutdownOptions& options);
+  // The wait of a Shutdown that did not wait: true once shut down and every call finished and
+  // the workers were released (or the executor broke), within `timeout`.
+  bool AwaitTermination(Timeout timeout) const;
+  // A snapshot: workers are the ranks serving this executor (busy: with calls sent to it);
+  // queued: calls not sent yet; worker_restarts and task_timeouts stay 0 (no rank is replaced,
+  // no call is timed).
+  ExecutorStats stats() const;
   int max_workers() const;
   // The route in use (kAuto resolved; a job of one rank under kWorld reports kWorld).
   MpiWorkers workers() const;

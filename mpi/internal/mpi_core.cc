@@ -3,6 +3,7 @@
 #include "cf/mpi/internal/mpi_core.h"
 
 #include <mpi.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -114,6 +116,8 @@ void MpiCore::Submit(std::unique_ptr<PoolTask> task) {
     std::rethrow_exception(BrokenSubmitError(Breakage{Breakage::kAbrupt, broken_detail_}));
   }
   if (shutdown_) throw ShutdownError("cannot schedule new futures after shutdown");
+  task->CountIn(counters_);
+  counters_->submitted.fetch_add(1, std::memory_order_relaxed);
   pending_.push_back(std::move(task));
   ++submissions_;
 }
@@ -166,6 +170,77 @@ void MpiCore::Shutdown(bool wait, bool cancel_futures) {
       watchdog.join();
     }
   }
+}
+
+bool MpiCore::Shutdown(const ShutdownOptions& options) {
+  const absl::Time deadline = absl::Now() + options.timeout.duration();
+  Shutdown(/*wait=*/false, options.cancel_futures);
+  const std::thread::id me = std::this_thread::get_id();
+  bool ended;
+  {
+    absl::MutexLock lock(&mu_);
+    // From a done-callback (manager or watchdog thread) nothing can end while it runs.
+    if (!options.wait || me == manager_id_ || me == watchdog_id_) return AllCallsEnded();
+    ended = mu_.AwaitWithDeadline(absl::Condition(this, &MpiCore::TerminatedLocked), deadline);
+  }
+  if (!ended && options.on_timeout != ShutdownTimeoutAction::kReturn &&
+      config_.route == MpiPoolConfig::kSpawn) {
+    // Spawned workers on this host can be ended (world ranks cannot, without the job): the
+    // watchdog sees them go and fails their futures with BrokenProcessPool.
+    const bool kill_now = options.on_timeout == ShutdownTimeoutAction::kKill;
+    SignalLocalWorkers(kill_now ? SIGKILL : SIGTERM);
+    bool gone = kill_now;
+    if (!gone) {
+      absl::MutexLock lock(&mu_);
+      gone = mu_.AwaitWithTimeout(absl::Condition(this, &MpiCore::TerminatedLocked), kKillGrace);
+    }
+    if (!gone) SignalLocalWorkers(SIGKILL);  // it ignored SIGTERM
+  }
+  Shutdown(/*wait=*/true, /*cancel_futures=*/false);
+  return ended;
+}
+
+void MpiCore::SignalLocalWorkers(int sig) {
+  for (const Worker& w : workers_) {
+    if (w.local_host && w.info.pid > 0) kill(w.info.pid, sig);
+  }
+}
+
+bool MpiCore::AllCallsEnded() const {
+  const std::int64_t ended = counters_->completed.load(std::memory_order_acquire) +
+                             counters_->failed.load(std::memory_order_acquire) +
+                             counters_->cancelled.load(std::memory_order_acquire);
+  return ended == counters_->submitted.load(std::memory_order_acquire);
+}
+
+bool MpiCore::AwaitTermination(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  const std::thread::id me = std::this_thread::get_id();
+  if (me == manager_id_ || me == watchdog_id_) return TerminatedLocked();
+  return mu_.AwaitWithTimeout(absl::Condition(this, &MpiCore::TerminatedLocked), timeout);
+}
+
+ExecutorStats MpiCore::stats() const {
+  ExecutorStats s;
+  // Outcomes first, then the ranks, then submissions (as the process pool counts them).
+  s.completed = counters_->completed.load(std::memory_order_acquire);
+  s.failed = counters_->failed.load(std::memory_order_acquire);
+  s.cancelled = counters_->cancelled.load(std::memory_order_acquire);
+  {
+    absl::MutexLock flight(&flight_mu_);
+    if (!flight_broken_) {
+      for (const Worker& w : workers_) {
+        ++s.workers;
+        ++(w.in_flight.empty() ? s.idle_workers : s.busy_workers);
+      }
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    s.queued = static_cast<std::int64_t>(pending_.size());
+  }
+  s.submitted = counters_->submitted.load(std::memory_order_acquire);
+  return s;
 }
 
 int MpiCore::FreeSlots() const {

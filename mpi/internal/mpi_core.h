@@ -48,6 +48,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cf/core/executor_control.h"
 #include "cf/process_pool/internal/pool_task.h"
 #include "cf/serialization/byte_buffer.h"
 
@@ -66,6 +67,8 @@ struct MpiPoolConfig {
 
 inline constexpr absl::Duration kLivenessPeriod = absl::Milliseconds(50);
 inline constexpr absl::Duration kStuckManagerGrace = absl::Seconds(2);
+// Shutdown(kTerminate): how long a spawned worker has after SIGTERM before SIGKILL.
+inline constexpr absl::Duration kKillGrace = absl::Seconds(1);
 
 class MpiCore : public std::enable_shared_from_this<MpiCore> {
  public:
@@ -81,6 +84,10 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
   // SerializationError over the payload limit, std::invalid_argument for SharedBuffer args.
   void Submit(std::unique_ptr<PoolTask> task);
   void Shutdown(bool wait, bool cancel_futures);
+  // MpiPoolExecutor::Shutdown(ShutdownOptions), AwaitTermination and stats().
+  bool Shutdown(const ShutdownOptions& options);
+  bool AwaitTermination(absl::Duration timeout) const;
+  ExecutorStats stats() const;
   int max_workers() const { return static_cast<int>(workers_.size()); }
   MpiPoolConfig::Route route() const { return config_.route; }
   // (rank, pid, host) of each worker: kWorld ranks report no pid (0).
@@ -124,8 +131,16 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
   void Break(const std::string& detail, std::vector<Delivery>& deliveries);
   bool broken() const;
   int FreeSlots() const;
+  // Shut down, and the manager ended (or the pool broke: its manager may never end).
+  bool TerminatedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return shutdown_ && (manager_done_ || broken_);
+  }
+  bool AllCallsEnded() const;
+  // SIGTERM or SIGKILL to the spawned workers on this host (the watchdog then breaks the pool).
+  void SignalLocalWorkers(int sig);
 
   const MpiPoolConfig config_;
+  const std::shared_ptr<PoolCounters> counters_ = std::make_shared<PoolCounters>();
   MPI_Comm comm_ = MPI_COMM_NULL;
   // Fixed after Start (a deque: Workers do not move); their in-flight lists under flight_mu_.
   std::deque<Worker> workers_;

@@ -162,6 +162,62 @@ TEST(WorldTest, ShutdownCancelFuturesCancelsTheQueue) {
   EXPECT_THROW(pool.Submit(&Square, 1), ShutdownError);
 }
 
+// Polls stats() until ready(s) holds (bounded).
+template <typename Ready>
+ExecutorStats AwaitStats(const MpiPoolExecutor& pool, Ready ready) {
+  const absl::Time deadline = absl::Now() + kBound;
+  ExecutorStats s = pool.stats();
+  while (!ready(s) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(2));
+    s = pool.stats();
+  }
+  return s;
+}
+
+TEST(WorldTest, StatsCountCallsAndShutdownHasADeadline) {
+  MpiPoolExecutor pool({.calls_per_worker = 1});
+  ExecutorStats s = pool.stats();
+  EXPECT_EQ(s.workers, 2);
+  EXPECT_EQ(s.idle_workers, 2);
+  EXPECT_EQ(s.submitted, 0);
+  auto a = pool.Submit(&SleepMs, 400);
+  auto b = pool.Submit(&SleepMs, 400);
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 3; ++i) queued.push_back(pool.Submit(&Square, i));
+  s = AwaitStats(pool, [](const ExecutorStats& s) { return s.busy_workers == 2; });
+  EXPECT_EQ(s.busy_workers, 2);
+  EXPECT_EQ(s.idle_workers, 0);
+  EXPECT_EQ(s.queued, 3);  // one call per rank at a time: the rest wait on rank 0
+  EXPECT_EQ(s.submitted, 5);
+  // The calls outlast the deadline: false, and (kReturn) they go on.
+  EXPECT_FALSE(pool.Shutdown({.wait = true, .timeout = absl::Milliseconds(20)}));
+  EXPECT_THROW(pool.Submit(&Square, 1), ShutdownError);
+  EXPECT_TRUE(pool.AwaitTermination(kBound));
+  EXPECT_EQ(a.Result(absl::ZeroDuration()), 400);
+  EXPECT_EQ(b.Result(absl::ZeroDuration()), 400);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(queued[i].Result(absl::ZeroDuration()), i * i);
+  s = pool.stats();
+  EXPECT_EQ(s.submitted, 5);
+  EXPECT_EQ(s.completed, 5);
+  EXPECT_EQ(s.failed + s.cancelled + s.queued, 0);
+  EXPECT_TRUE(pool.Shutdown({.wait = true, .timeout = kBound}));
+}
+
+TEST(WorldTest, StatsCountFailuresAndCancellations) {
+  MpiPoolExecutor pool({.calls_per_worker = 1});
+  auto a = pool.Submit(&SleepMs, 200);
+  auto b = pool.Submit(&SleepMs, 200);
+  auto c = pool.Submit(&Square, 3);
+  EXPECT_TRUE(c.Cancel());
+  EXPECT_THROW(pool.Submit(&ThrowOutOfRange, 1).Result(kBound), std::out_of_range);
+  EXPECT_TRUE(pool.Shutdown({.wait = true, .timeout = kBound}));
+  const ExecutorStats s = pool.stats();
+  EXPECT_EQ(s.submitted, 4);
+  EXPECT_EQ(s.completed, 2);
+  EXPECT_EQ(s.failed, 1);
+  EXPECT_EQ(s.cancelled, 1);
+}
+
 TEST(WorldTest, ShutdownWaitsForEveryCall) {
   std::vector<Future<int>> futures;
   {
@@ -259,6 +315,29 @@ TEST(SpawnTest, AWorkerBinary) {
       {.max_workers = 2, .workers = MpiWorkers::kSpawn, .worker_binary = resolved});
   EXPECT_EQ(pool.worker_pids().size(), 2u);
   CheckBasics(pool);
+}
+
+// Its own process (//tests/mpi:mpi_spawn_kill_test): ending spawned workers leaves Open MPI
+// unusable for more spawning in that process.
+TEST(SpawnKillTest, ShutdownWithKillEndsTheSpawnedWorkers) {
+  MpiPoolExecutor pool({.max_workers = 2, .workers = MpiWorkers::kSpawn});
+  const std::vector<pid_t> pids = pool.worker_pids();
+  auto slow = pool.Submit(&SleepMs, 30000);
+  auto slower = pool.Submit(&SleepMs, 30000);
+  AwaitStats(pool, [](const ExecutorStats& s) { return s.busy_workers == 2; });
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(pool.Shutdown({.wait = true,
+                              .timeout = absl::Milliseconds(100),
+                              .on_timeout = ShutdownOptions::kKill}));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  EXPECT_THROW(slow.Result(kBound), BrokenProcessPool);
+  EXPECT_THROW(slower.Result(kBound), BrokenProcessPool);
+  EXPECT_TRUE(pool.AwaitTermination(kBound));
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  for (pid_t pid : pids) {
+    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_TRUE(Gone(pid)) << pid;
+  }
 }
 
 TEST(SpawnTest, AKilledWorkerFailsThePendingFutures) {
