@@ -42,6 +42,7 @@ internal::MpiPoolConfig MakeConfig(const MpiPoolExecutor::Options& options) {
   }
   internal::MpiPoolConfig config;
   config.calls_per_worker = options.calls_per_worker;
+  config.initializer = options.initializer;
   config.max_payload_size =
       options.max_payload_size == 0
           ? kDefaultMaxFramePayload

@@ -75,7 +75,7 @@
 // Limits: tasks are CF_TASK free functions; cf::SharedBuffer arguments are refused at Submit
 // (std::invalid_argument: shared memory does not cross hosts) and results holding one fail
 // their future; one call's encoded arguments or result must fit one MPI message (< 2 GiB) and
-// Options::max_payload_size. No initializer, max_tasks_per_child or per-task timeout (yet).
+// Options::max_payload_size. No max_tasks_per_child or per-task timeout (yet).
 // Shutdown(ShutdownOptions), AwaitTermination and stats() as ProcessPoolExecutor's (below).
 //
 // Threads and happens-before: every method may be called from any thread. Open MPI is
@@ -133,6 +133,12 @@ class MpiPoolExecutor {
     std::string hostfile{};
     // The largest encoded arguments (one Submit or Map chunk) a call may have; 0: 1 GiB.
     std::uint64_t max_payload_size = 0;
+    // Runs on every worker rank before its first call of this executor (Python's and
+    // mpi4py's initializer): cf::TaskCall(&fn, args...). The constructor waits until it has
+    // run on every rank. If it throws on any, the executor is broken: Submit throws
+    // BrokenProcessPool naming the rank and the exception (the ranks stay usable for the next
+    // executor). A job of one rank runs it on rank 0.
+    TaskCall initializer{};
   };
 
   // Throws std::logic_error if cf::InitMpiPool has not run, std::invalid_argument for bad

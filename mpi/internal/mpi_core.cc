@@ -2,6 +2,7 @@
 // in mpi_dispatch.cc; spawning and the watchdog in mpi_spawn.cc.
 #include "cf/mpi/internal/mpi_core.h"
 
+#include <errno.h>
 #include <mpi.h>
 #include <signal.h>
 
@@ -79,6 +80,7 @@ std::shared_ptr<MpiCore> MpiCore::Start(MpiPoolConfig config) {
       core->workers_.push_back(Worker{.info = {.rank = 0, .pid = 0, .host = "local"}});
       break;
   }
+  core->RunInitializer();
   absl::MutexLock lock(&core->mu_);
   core->manager_ = std::thread([core] { core->Run(); });
   core->manager_id_ = core->manager_.get_id();
@@ -87,6 +89,76 @@ std::shared_ptr<MpiCore> MpiCore::Start(MpiPoolConfig config) {
     core->watchdog_id_ = core->watchdog_.get_id();
   }
   return core;
+}
+
+void MpiCore::RunInitializer() {
+  if (!config_.initializer) return;
+  const absl::Span<const char> init = config_.initializer.payload();
+  std::string failure;
+  bool workers_lost = false;
+  auto describe = [](int rank, absl::Span<const char> encoded) {
+    absl::StatusOr<ExceptionInfo> info = DecodeExceptionInfo(encoded);
+    return absl::StrCat("the initializer failed on MPI rank ", rank, ": ",
+                        info.ok() ? absl::StrCat(info->type_name, ": ", info->message)
+                                  : std::string(info.status().message()));
+  };
+  if (config_.route == MpiPoolConfig::kLocal) {
+    const TaskOutcome outcome = RunTaskCall(init);
+    if (outcome.kind == FrameKind::kException) failure = describe(0, outcome.payload);
+  } else {
+    absl::MutexLock mpi(&MpiLock());
+    ByteBuffer scratch;
+    std::size_t sent = 0;
+    for (const Worker& w : workers_) {
+      const absl::Status s =
+          SendMpiFrame(comm_, w.info.rank, kCallTag, FrameKind::kInitialize, 0, init, &scratch);
+      if (!s.ok()) {
+        failure = absl::StrCat("the initializer could not be sent to MPI rank ", w.info.rank,
+                               ": ", s.message());
+        workers_lost = true;  // out of step: no more MPI towards them
+        break;
+      }
+      ++sent;
+    }
+    // Every rank that got it answers (an exception, or nothing), in any order. A spawned worker
+    // that dies meanwhile is noticed as the watchdog would (Open MPI would not say).
+    for (std::size_t answered = 0; answered < sent && !workers_lost;) {
+      int flag = 0;
+      MPI_Status probed;
+      MPI_Iprobe(MPI_ANY_SOURCE, kReplyTag, comm_, &flag, &probed);
+      if (!flag) {
+        for (const Worker& w : workers_) {
+          if (w.local_host && w.info.pid > 0 && kill(w.info.pid, 0) != 0 && errno == ESRCH) {
+            failure = absl::StrCat("MPI worker rank ", w.info.rank, ", pid ", w.info.pid,
+                                   " on ", w.info.host, ", ended while running the initializer");
+            workers_lost = true;
+            MarkMpiDamaged();
+          }
+        }
+        absl::SleepFor(absl::Microseconds(200));
+        continue;
+      }
+      FrameHeader header;
+      absl::Span<const char> payload;
+      const absl::Status s = ReceiveMpiFrame(comm_, probed, &message_, &header, &payload);
+      if (!s.ok() || header.task_id != 0 ||
+          (header.kind != FrameKind::kResult && header.kind != FrameKind::kException)) {
+        failure = absl::StrCat("MPI rank ", probed.MPI_SOURCE,
+                               " answered its initializer with a malformed message");
+        workers_lost = true;
+        break;
+      }
+      if (header.kind == FrameKind::kException && failure.empty()) {
+        failure = describe(probed.MPI_SOURCE, payload);
+      }
+      ++answered;
+    }
+  }
+  if (failure.empty()) return;
+  absl::MutexLock lock(&mu_);
+  broken_ = true;
+  broken_detail_ = std::move(failure);
+  workers_intact_ = !workers_lost;
 }
 
 MpiCore::~MpiCore() {

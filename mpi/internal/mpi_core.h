@@ -51,6 +51,7 @@
 #include "cf/core/executor_control.h"
 #include "cf/process_pool/internal/pool_task.h"
 #include "cf/serialization/byte_buffer.h"
+#include "cf/serialization/task.h"
 
 namespace cf::internal {
 
@@ -63,6 +64,7 @@ struct MpiPoolConfig {
   std::string worker_binary;             // kSpawn
   std::vector<std::string> worker_args;  // kSpawn
   std::string hostfile;                  // kSpawn: MPI_Info "hostfile"
+  TaskCall initializer;                  // run on every worker first, if any
 };
 
 inline constexpr absl::Duration kLivenessPeriod = absl::Milliseconds(50);
@@ -116,6 +118,9 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
     void Run();
   };
 
+  // Runs config_.initializer on every worker (kLocal: here) and waits for each answer, before
+  // the manager starts; one that throws breaks the pool (its workers stay alive and in step).
+  void RunInitializer();
   // mpi_spawn.cc
   void SpawnWorkers();
   void StopSpawnedWorkers();
@@ -161,6 +166,8 @@ class MpiCore : public std::enable_shared_from_this<MpiCore> {
   bool manager_done_ ABSL_GUARDED_BY(mu_) = false;
   // Set before the manager tells the spawned workers to exit: their ends are expected then.
   bool releasing_workers_ ABSL_GUARDED_BY(mu_) = false;
+  // Broken by a failing initializer: the workers are alive and idle, to be released as usual.
+  bool workers_intact_ ABSL_GUARDED_BY(mu_) = false;
   bool world_held_ = false;
 
   // Manager thread only.

@@ -4,7 +4,9 @@
 //
 // One MPI message carries one whole frame: the 24-byte header, then the payload, exactly the
 // bytes the process pool writes to a pipe. Tags:
-//   kCallTag   main → worker   kCall (a TaskCall payload: one Submit or one Map chunk), or
+//   kCallTag   main → worker   kCall (a TaskCall payload: one Submit or one Map chunk),
+//                              kInitialize (task id 0: the executor's initializer, before any
+//                              call; answered with kResult or kException, task id 0), or
 //                              kShutdown (task id 0, no payload): leave the loop
 //   kReplyTag  worker → main   kHello first, from a spawned worker (task id: its pid; payload:
 //                              its host name), then kResult or kException for each kCall,

@@ -141,7 +141,12 @@ void MpiCore::StopSpawnedWorkers() {
   // A broken pool's workers are gone, and MPI calls towards them may never return: leave the
   // communicator and the unfinished sends as they are (the process ends without
   // MPI_Finalize, see MarkMpiDamaged).
-  if (broken()) {
+  bool workers_gone;
+  {
+    absl::MutexLock lock(&mu_);
+    workers_gone = broken_ && !workers_intact_;
+  }
+  if (workers_gone) {
     static auto* parked = new std::vector<ByteBuffer>();  // MPI may still read them
     for (Send& send : sends_) parked->push_back(std::move(send.bytes));
     sends_.clear();

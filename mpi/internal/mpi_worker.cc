@@ -93,6 +93,18 @@ int RunMpiWorker(MPI_Comm comm, int main_rank, bool send_hello) {
       return 2;
     }
     if (header.kind == FrameKind::kShutdown) return 0;
+    if (header.kind == FrameKind::kInitialize) {
+      // Answered whatever happens (task id 0): the executor waits for every rank's answer.
+      RunTaskCall(payload, &outcome);
+      MakeSendable(outcome);
+      const absl::Status sent =
+          SendMpiFrame(comm, main_rank, kReplyTag, outcome.kind, 0, outcome.payload, &scratch);
+      if (!sent.ok()) {
+        Complain(sent.message());
+        return 2;
+      }
+      continue;
+    }
     if (header.kind != FrameKind::kCall) {
       Complain(absl::StrCat("an unexpected ", FrameKindName(header.kind), " frame"));
       return 2;

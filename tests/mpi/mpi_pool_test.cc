@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -32,6 +33,9 @@ namespace cf {
 namespace {
 
 using mpi_test::Echo;
+using mpi_test::FailInit;
+using mpi_test::Greeting;
+using mpi_test::SetGreeting;
 using mpi_test::KillSelf;
 using mpi_test::Noop;
 using mpi_test::Pid;
@@ -218,6 +222,49 @@ TEST(WorldTest, StatsCountFailuresAndCancellations) {
   EXPECT_EQ(s.cancelled, 1);
 }
 
+// The greetings the pool's two workers answer with ("<greeting>@<pid>"), each expected to be
+// `want`: calls_per_worker 1 and slow calls between, so that both answer.
+void ExpectEveryWorkerGreets(MpiPoolExecutor& pool, const std::string& want) {
+  std::vector<Future<std::string>> greetings;
+  for (int i = 0; i < 8; ++i) {
+    pool.Submit(&SleepMs, 20);
+    greetings.push_back(pool.Submit(&Greeting, i));
+  }
+  std::set<std::string> seen;
+  for (auto& g : greetings) seen.insert(g.Result(kBound));
+  EXPECT_EQ(seen.size(), 2u);
+  for (const std::string& g : seen) EXPECT_EQ(g.substr(0, g.find('@')), want) << g;
+}
+
+TEST(WorldTest, AnInitializerRunsOnEveryRankFirst) {
+  {
+    MpiPoolExecutor pool(
+        {.calls_per_worker = 1, .initializer = TaskCall(&SetGreeting, std::string("hi"))});
+    ExpectEveryWorkerGreets(pool, "hi");
+  }
+  // The next executor's initializer runs again on the same ranks.
+  MpiPoolExecutor pool(
+      {.calls_per_worker = 1, .initializer = TaskCall(&SetGreeting, std::string("again"))});
+  ExpectEveryWorkerGreets(pool, "again");
+}
+
+TEST(WorldTest, AFailingInitializerBreaksThatExecutorOnly) {
+  {
+    MpiPoolExecutor pool({.initializer = TaskCall(&FailInit, std::string("no config"))});
+    try {
+      pool.Submit(&Square, 2);
+      ADD_FAILURE() << "Submit on a pool whose initializer failed";
+    } catch (const BrokenProcessPool& e) {
+      EXPECT_NE(std::string(e.what()).find("initializer failed on MPI rank"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("no config"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(pool.Shutdown({.wait = true, .timeout = kBound}));
+  }
+  MpiPoolExecutor next;  // the ranks were released in step
+  EXPECT_EQ(next.Submit(&Square, 3).Result(kBound), 9);
+}
+
 TEST(WorldTest, ShutdownWaitsForEveryCall) {
   std::vector<Future<int>> futures;
   {
@@ -269,7 +316,17 @@ TEST(OneRankTest, CallsRunLocally) {
   CheckBasics(local);
 }
 
+TEST(OneRankTest, AnInitializerRunsOnRankZero) {
+  MpiPoolExecutor pool({.workers = MpiWorkers::kWorld,
+                        .initializer = TaskCall(&SetGreeting, std::string("local"))});
+  EXPECT_EQ(pool.Submit(&Greeting, 0).Result(kBound), absl::StrCat("local@", getpid()));
+  MpiPoolExecutor failing(
+      {.workers = MpiWorkers::kWorld, .initializer = TaskCall(&FailInit, std::string("bad"))});
+  EXPECT_THROW(failing.Submit(&Square, 1), BrokenProcessPool);
+}
+
 // Run only by mpi_job_test, under mpirun: a worker rank dies; Open MPI aborts the job.
+
 TEST(WorldKillTest, AKilledRankAbortsTheJob) {
   MpiPoolExecutor pool;
   auto slow = pool.Submit(&SleepMs, 30000);
@@ -315,6 +372,29 @@ TEST(SpawnTest, AWorkerBinary) {
       {.max_workers = 2, .workers = MpiWorkers::kSpawn, .worker_binary = resolved});
   EXPECT_EQ(pool.worker_pids().size(), 2u);
   CheckBasics(pool);
+}
+
+TEST(SpawnTest, AnInitializerRunsOnSpawnedWorkersAndAFailingOneReleasesThem) {
+  {
+    MpiPoolExecutor pool({.max_workers = 2,
+                          .workers = MpiWorkers::kSpawn,
+                          .calls_per_worker = 1,
+                          .initializer = TaskCall(&SetGreeting, std::string("spawned"))});
+    ExpectEveryWorkerGreets(pool, "spawned");
+  }
+  std::vector<pid_t> pids;
+  {
+    MpiPoolExecutor pool({.max_workers = 2,
+                          .workers = MpiWorkers::kSpawn,
+                          .initializer = TaskCall(&FailInit, std::string("nope"))});
+    pids = pool.worker_pids();
+    EXPECT_THROW(pool.Submit(&Square, 1), BrokenProcessPool);
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  for (pid_t pid : pids) {
+    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_TRUE(Gone(pid)) << pid;
+  }
 }
 
 // Its own process (//tests/mpi:mpi_spawn_kill_test): ending spawned workers leaves Open MPI

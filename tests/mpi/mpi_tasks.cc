@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -33,6 +34,15 @@ int KillSelf(int x) {
   return x;
 }
 std::string Echo(std::string s) { return s; }
+namespace {
+std::string& TheGreeting() {
+  static std::string* greeting = new std::string();
+  return *greeting;
+}
+}  // namespace
+void SetGreeting(std::string s) { TheGreeting() = std::move(s); }
+std::string Greeting(int) { return TheGreeting() + "@" + std::to_string(getpid()); }
+void FailInit(std::string s) { throw std::runtime_error(s); }
 int Mul(int a, int b) { return a * b; }
 int NotRegistered(int x) { return x; }
 
@@ -47,3 +57,6 @@ CF_TASK(cf::mpi_test::ThrowUnregistered);
 CF_TASK(cf::mpi_test::KillSelf);
 CF_TASK(cf::mpi_test::Echo);
 CF_TASK(cf::mpi_test::Mul);
+CF_TASK(cf::mpi_test::SetGreeting);
+CF_TASK(cf::mpi_test::Greeting);
+CF_TASK(cf::mpi_test::FailInit);

@@ -18,6 +18,9 @@ int KillSelf(int x);                // raise(SIGKILL) in the worker
 std::string Echo(std::string s);
 int Mul(int a, int b);
 int NotRegistered(int x);           // no CF_TASK
+void SetGreeting(std::string s);    // an initializer: Greeting() returns s from then on
+std::string Greeting(int unused);   // "<s>@<pid>": s from SetGreeting in this process, or ""
+void FailInit(std::string s);       // an initializer that throws std::runtime_error(s)
 
 }  // namespace cf::mpi_test
 
