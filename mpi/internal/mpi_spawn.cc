@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -27,6 +29,52 @@ namespace {
 
 // How long spawned workers have to say hello.
 constexpr absl::Duration kHelloTimeout = absl::Seconds(60);
+// How long MPI_Comm_spawn may take. Debian 12's Open MPI 4.1.4 with its external PMIx 4.2 hangs
+// inside it now and then (seen about once in 60 spawns on the development VM: the parent waits
+// in PMIx_Lookup, the new processes in MPI_Init; a known PMIx 4 problem): an executor then fails
+// to start, saying so, instead of hanging its caller for ever.
+constexpr absl::Duration kSpawnTimeout = absl::Seconds(60);
+// Set when a spawn never returned: its thread holds MpiLock() for good, so no MPI call can be
+// made in this process any more.
+std::atomic<bool> spawn_wedged{false};
+
+// One MPI_Comm_spawn, made on a thread of its own so that the executor's constructor can give
+// up on it; shared, since that thread may outlive the constructor.
+struct SpawnCall {
+  std::string binary;
+  std::vector<std::string> args;
+  std::string hostfile;
+  int n = 0;
+  absl::Mutex mu;
+  bool done ABSL_GUARDED_BY(mu) = false;
+  int rc ABSL_GUARDED_BY(mu) = MPI_SUCCESS;
+  MPI_Comm comm ABSL_GUARDED_BY(mu) = MPI_COMM_NULL;
+
+  void Run() {
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    std::vector<int> errcodes(static_cast<size_t>(n), MPI_SUCCESS);
+    MPI_Comm spawned = MPI_COMM_NULL;
+    int result;
+    {
+      absl::MutexLock mpi(&MpiLock());
+      MPI_Info info = MPI_INFO_NULL;
+      if (!hostfile.empty()) {
+        MPI_Info_create(&info);
+        MPI_Info_set(info, "hostfile", hostfile.c_str());
+      }
+      MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
+      result = MPI_Comm_spawn(binary.c_str(), argv.data(), n, info, 0, MPI_COMM_SELF, &spawned,
+                              errcodes.data());
+      if (info != MPI_INFO_NULL) MPI_Info_free(&info);
+    }
+    absl::MutexLock lock(&mu);
+    rc = result;
+    comm = spawned;
+    done = true;
+  }
+};
 
 std::string SelfPath() {
   char path[4096];
@@ -58,21 +106,36 @@ void MpiCore::SpawnWorkers() {
         "OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 in the environment "
         "(docs/mpi.md)");
   }
-  const std::string binary = config_.worker_binary.empty() ? SelfPath() : config_.worker_binary;
-  std::vector<char*> argv;
-  for (const std::string& arg : config_.worker_args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<int> errcodes(static_cast<size_t>(n), MPI_SUCCESS);
-  absl::MutexLock mpi(&MpiLock());
-  MPI_Info info = MPI_INFO_NULL;
-  if (!config_.hostfile.empty()) {
-    MPI_Info_create(&info);
-    MPI_Info_set(info, "hostfile", config_.hostfile.c_str());
+  if (spawn_wedged.load()) {
+    SpawnFailed("an earlier MPI_Comm_spawn in this process never returned, and Open MPI cannot "
+                "be used in it any more (restart the program)");
   }
-  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
-  const int rc = MPI_Comm_spawn(binary.c_str(), argv.data(), n, info, 0, MPI_COMM_SELF, &comm_,
-                                errcodes.data());
-  if (info != MPI_INFO_NULL) MPI_Info_free(&info);
+  const std::string binary = config_.worker_binary.empty() ? SelfPath() : config_.worker_binary;
+  auto call = std::make_shared<SpawnCall>();
+  call->binary = binary;
+  call->args = config_.worker_args;
+  call->hostfile = config_.hostfile;
+  call->n = n;
+  std::thread spawner([call] { call->Run(); });
+  int rc;
+  {
+    absl::MutexLock lock(&call->mu);
+    if (!call->mu.AwaitWithTimeout(absl::Condition(&call->done), kSpawnTimeout)) {
+      spawn_wedged.store(true);
+      MarkMpiDamaged();  // no MPI_Finalize at exit: it would wait on the stuck spawn
+      spawner.detach();
+      SpawnFailed(absl::StrCat(
+          "MPI_Comm_spawn of ", n, " x ", binary, " did not return within ",
+          absl::FormatDuration(kSpawnTimeout),
+          " (Open MPI 4.1 with PMIx 4 hangs there now and then, its new processes stuck in "
+          "MPI_Init; Open MPI cannot be used in this process any more: restart the program, or "
+          "use mpirun and MpiWorkers::kWorld, which spawns nothing)"));
+    }
+    rc = call->rc;
+    comm_ = call->comm;
+  }
+  spawner.join();
+  absl::MutexLock mpi(&MpiLock());
   if (rc != MPI_SUCCESS) {
     SpawnFailed(absl::StrCat(n, " x ", binary, ": ", MpiErrorText(rc),
                              " (on a host with fewer cores than processes, Open MPI needs "

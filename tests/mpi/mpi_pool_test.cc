@@ -337,11 +337,16 @@ TEST(WorldKillTest, AKilledRankAbortsTheJob) {
 
 bool Gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
+// Spawning is slow and, with Debian's Open MPI 4.1.4 and PMIx 4, now and then hangs inside
+// MPI_Comm_spawn (docs/mpi.md): these tests spawn as few times as they can.
 TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
   std::vector<pid_t> pids;
   {
-    MpiPoolExecutor pool(
-        {.max_workers = 2, .workers = MpiWorkers::kSpawn, .calls_per_worker = 1});
+    MpiPoolExecutor pool({.max_workers = 2,
+                          .workers = MpiWorkers::kSpawn,
+                          .calls_per_worker = 1,
+                          .initializer = TaskCall(&SetGreeting, std::string("spawned"))});
+    ExpectEveryWorkerGreets(pool, "spawned");
     EXPECT_EQ(pool.workers(), MpiWorkers::kSpawn);
     EXPECT_EQ(pool.max_workers(), 2);
     pids = pool.worker_pids();
@@ -374,14 +379,7 @@ TEST(SpawnTest, AWorkerBinary) {
   CheckBasics(pool);
 }
 
-TEST(SpawnTest, AnInitializerRunsOnSpawnedWorkersAndAFailingOneReleasesThem) {
-  {
-    MpiPoolExecutor pool({.max_workers = 2,
-                          .workers = MpiWorkers::kSpawn,
-                          .calls_per_worker = 1,
-                          .initializer = TaskCall(&SetGreeting, std::string("spawned"))});
-    ExpectEveryWorkerGreets(pool, "spawned");
-  }
+TEST(SpawnTest, AFailingInitializerReleasesTheSpawnedWorkers) {
   std::vector<pid_t> pids;
   {
     MpiPoolExecutor pool({.max_workers = 2,
