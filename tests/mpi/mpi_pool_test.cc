@@ -35,10 +35,11 @@ namespace {
 using mpi_test::Echo;
 using mpi_test::FailInit;
 using mpi_test::Greeting;
-using mpi_test::SetGreeting;
 using mpi_test::KillSelf;
 using mpi_test::Noop;
 using mpi_test::Pid;
+using mpi_test::PidAfterMs;
+using mpi_test::SetGreeting;
 using mpi_test::SleepMs;
 using mpi_test::Square;
 using mpi_test::ThrowOutOfRange;
@@ -82,11 +83,9 @@ TEST(WorldTest, SubmitMapAndExceptionsCrossRanks) {
 
 TEST(WorldTest, CallsRunOnTheOtherRanks) {
   MpiPoolExecutor pool({.calls_per_worker = 1});
+  // Two slow calls at once, one call per rank at a time: one on each rank.
   std::vector<Future<std::int64_t>> pids;
-  for (int i = 0; i < 8; ++i) {
-    pool.Submit(&SleepMs, 20);
-    pids.push_back(pool.Submit(&Pid));
-  }
+  for (int i = 0; i < 2; ++i) pids.push_back(pool.Submit(&PidAfterMs, 300));
   std::set<std::int64_t> seen;
   for (auto& f : pids) seen.insert(f.Result(kBound));
   EXPECT_EQ(seen.count(getpid()), 0u);
@@ -223,13 +222,10 @@ TEST(WorldTest, StatsCountFailuresAndCancellations) {
 }
 
 // The greetings the pool's two workers answer with ("<greeting>@<pid>"), each expected to be
-// `want`: calls_per_worker 1 and slow calls between, so that both answer.
+// `want`. With calls_per_worker 1, two slow calls submitted together go one to each worker.
 void ExpectEveryWorkerGreets(MpiPoolExecutor& pool, const std::string& want) {
   std::vector<Future<std::string>> greetings;
-  for (int i = 0; i < 8; ++i) {
-    pool.Submit(&SleepMs, 20);
-    greetings.push_back(pool.Submit(&Greeting, i));
-  }
+  for (int i = 0; i < 2; ++i) greetings.push_back(pool.Submit(&Greeting, 300));
   std::set<std::string> seen;
   for (auto& g : greetings) seen.insert(g.Result(kBound));
   EXPECT_EQ(seen.size(), 2u);
@@ -352,12 +348,11 @@ TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
     pids = pool.worker_pids();
     ASSERT_EQ(pids.size(), 2u);
     CheckBasics(pool);
+    // Two slow calls at once, one call per worker at a time: one on each (this used to be
+    // eight quick calls between slow ones, which one worker could all win under load).
     std::set<std::int64_t> seen;
     std::vector<Future<std::int64_t>> ran;
-    for (int i = 0; i < 8; ++i) {
-      pool.Submit(&SleepMs, 20);
-      ran.push_back(pool.Submit(&Pid));
-    }
+    for (int i = 0; i < 2; ++i) ran.push_back(pool.Submit(&PidAfterMs, 300));
     for (auto& f : ran) seen.insert(f.Result(kBound));
     EXPECT_EQ(seen, std::set<std::int64_t>(pids.begin(), pids.end()));
   }

@@ -41,7 +41,14 @@ std::string& TheGreeting() {
 }
 }  // namespace
 void SetGreeting(std::string s) { TheGreeting() = std::move(s); }
-std::string Greeting(int) { return TheGreeting() + "@" + std::to_string(getpid()); }
+std::string Greeting(int ms) {
+  SleepMs(ms);
+  return TheGreeting() + "@" + std::to_string(getpid());
+}
+std::int64_t PidAfterMs(int ms) {
+  SleepMs(ms);
+  return getpid();
+}
 void FailInit(std::string s) { throw std::runtime_error(s); }
 int Mul(int a, int b) { return a * b; }
 int NotRegistered(int x) { return x; }
@@ -59,4 +66,5 @@ CF_TASK(cf::mpi_test::Echo);
 CF_TASK(cf::mpi_test::Mul);
 CF_TASK(cf::mpi_test::SetGreeting);
 CF_TASK(cf::mpi_test::Greeting);
+CF_TASK(cf::mpi_test::PidAfterMs);
 CF_TASK(cf::mpi_test::FailInit);

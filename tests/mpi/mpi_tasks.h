@@ -19,7 +19,8 @@ std::string Echo(std::string s);
 int Mul(int a, int b);
 int NotRegistered(int x);           // no CF_TASK
 void SetGreeting(std::string s);    // an initializer: Greeting() returns s from then on
-std::string Greeting(int unused);   // "<s>@<pid>": s from SetGreeting in this process, or ""
+std::string Greeting(int ms);       // sleeps ms, then "<s>@<pid>": s from SetGreeting here, or ""
+std::int64_t PidAfterMs(int ms);    // sleeps ms, then its pid
 void FailInit(std::string s);       // an initializer that throws std::runtime_error(s)
 
 }  // namespace cf::mpi_test
