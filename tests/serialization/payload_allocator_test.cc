@@ -80,6 +80,38 @@ TEST(CallSlotTest, BigCallsTakeTheTwoSlotsThenTheHeap) {
   EXPECT_EQ(slots->SlotOf(small.payload().data()), -1);
 }
 
+// A slot lent to a worker stays taken after its call is gone, until the lend ends: then it is
+// free for the next big call. Only a slot holding a live payload can be lent, once.
+TEST(CallSlotTest, ALentSlotStaysTakenUntilTheLendEnds) {
+  internal::CallPayloadAllocator* slots = internal::CallPayloadAllocator::Get();
+  int slot = -1;
+  {
+    TaskCall call(&Length, std::string(kBig, 'a'));
+    slot = slots->SlotOf(call.payload().data());
+    ASSERT_GE(slot, 0);
+    EXPECT_GE(slots->Lend(slot), call.payload().size());  // room: what is mapped of it
+    EXPECT_EQ(slots->Lend(slot), 0u);                     // lent already
+    EXPECT_TRUE(slots->IsLent(slot));
+  }
+  EXPECT_TRUE(slots->IsHeld(slot));  // the call is gone, the worker may still write
+  {
+    TaskCall other(&Length, std::string(kBig, 'b'));
+    EXPECT_NE(slots->SlotOf(other.payload().data()), slot);
+  }
+  slots->EndLend(slot);
+  EXPECT_FALSE(slots->IsLent(slot));
+  EXPECT_FALSE(slots->IsHeld(slot));
+  EXPECT_EQ(slots->Lend(slot), 0u);  // nothing in it to lend
+  // A lend that ends while its call lives leaves the slot to the call.
+  TaskCall call(&Length, std::string(kBig, 'c'));
+  const int again = slots->SlotOf(call.payload().data());
+  ASSERT_GE(again, 0);
+  EXPECT_GT(slots->Lend(again), 0u);
+  slots->EndLend(again);
+  EXPECT_TRUE(slots->IsHeld(again));
+  EXPECT_TRUE(EndsWith(call, std::string(kBig, 'c')));
+}
+
 // An argument encoded piece by piece: its buffer grows on the heap, moves into a slot once it
 // outgrows 256 KiB, and keeps growing there (the slot remapped); every piece arrives.
 TEST(CallSlotTest, AnArgumentThatGrowsPieceByPieceEndsUpWholeInASlot) {
