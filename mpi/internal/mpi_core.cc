@@ -278,12 +278,7 @@ void MpiCore::SignalLocalWorkers(int sig) {
   }
 }
 
-bool MpiCore::AllCallsEnded() const {
-  const std::int64_t ended = counters_->completed.load(std::memory_order_acquire) +
-                             counters_->failed.load(std::memory_order_acquire) +
-                             counters_->cancelled.load(std::memory_order_acquire);
-  return ended == counters_->submitted.load(std::memory_order_acquire);
-}
+bool MpiCore::AllCallsEnded() const { return counters_->AllEnded(); }
 
 bool MpiCore::AwaitTermination(absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
@@ -295,9 +290,7 @@ bool MpiCore::AwaitTermination(absl::Duration timeout) const {
 ExecutorStats MpiCore::stats() const {
   ExecutorStats s;
   // Outcomes first, then the ranks, then submissions (as the process pool counts them).
-  s.completed = counters_->completed.load(std::memory_order_acquire);
-  s.failed = counters_->failed.load(std::memory_order_acquire);
-  s.cancelled = counters_->cancelled.load(std::memory_order_acquire);
+  counters_->CopyOutcomesTo(&s);
   {
     absl::MutexLock flight(&flight_mu_);
     if (!flight_broken_) {

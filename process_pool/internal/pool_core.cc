@@ -195,12 +195,7 @@ bool PoolCore::Shutdown(const ShutdownOptions& options) {
   return ended;
 }
 
-bool PoolCore::AllCallsEnded() const {
-  const std::int64_t ended = counters_->completed.load(std::memory_order_acquire) +
-                             counters_->failed.load(std::memory_order_acquire) +
-                             counters_->cancelled.load(std::memory_order_acquire);
-  return ended == counters_->submitted.load(std::memory_order_acquire);
-}
+bool PoolCore::AllCallsEnded() const { return counters_->AllEnded(); }
 
 bool PoolCore::AwaitTermination(absl::Duration timeout) const {
   if (InForeignProcess()) return true;
@@ -215,11 +210,7 @@ ExecutorStats PoolCore::stats() const {
   // Outcomes first, then the workers, then submissions: a call counted ended is no longer
   // queued or running, and every call not ended is either (queued = the rest), so the snapshot
   // costs O(workers) whatever the backlog.
-  s.completed = counters_->completed.load(std::memory_order_acquire);
-  s.failed = counters_->failed.load(std::memory_order_acquire);
-  s.cancelled = counters_->cancelled.load(std::memory_order_acquire);
-  s.worker_restarts = counters_->worker_restarts.load(std::memory_order_relaxed);
-  s.task_timeouts = counters_->task_timeouts.load(std::memory_order_relaxed);
+  counters_->CopyOutcomesTo(&s);
   if (!InForeignProcess()) {
     absl::MutexLock rings(&rings_mu_);
     for (const auto& w : workers_) {

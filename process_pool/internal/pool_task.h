@@ -34,6 +34,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "cf/core/executor.h"
+#include "cf/core/executor_control.h"
 #include "cf/core/future.h"
 #include "cf/process_pool/internal/shared_region.h"
 #include "cf/serialization/task.h"
@@ -98,6 +99,23 @@ struct PoolCounters {
   std::atomic<std::int64_t> cancelled{0};
   std::atomic<std::int64_t> worker_restarts{0};
   std::atomic<std::int64_t> task_timeouts{0};
+
+  // Every call accepted has ended (completed, failed or cancelled).
+  bool AllEnded() const {
+    const std::int64_t ended = completed.load(std::memory_order_acquire) +
+                               failed.load(std::memory_order_acquire) +
+                               cancelled.load(std::memory_order_acquire);
+    return ended == submitted.load(std::memory_order_acquire);
+  }
+  // The outcome counters into *s (a stats() snapshot reads them before its workers, and
+  // `submitted` after: see PoolCore::stats).
+  void CopyOutcomesTo(ExecutorStats* s) const {
+    s->completed = completed.load(std::memory_order_acquire);
+    s->failed = failed.load(std::memory_order_acquire);
+    s->cancelled = cancelled.load(std::memory_order_acquire);
+    s->worker_restarts = worker_restarts.load(std::memory_order_relaxed);
+    s->task_timeouts = task_timeouts.load(std::memory_order_relaxed);
+  }
 };
 
 // The shared state of a process-pool call's future: a SharedState<R> whose work may start in a

@@ -333,6 +333,15 @@ TEST(WorldKillTest, AKilledRankAbortsTheJob) {
 
 bool Gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
+// Every one of `pids` ends within 20 s.
+void ExpectGone(const std::vector<pid_t>& pids) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  for (pid_t pid : pids) {
+    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_TRUE(Gone(pid)) << pid;
+  }
+}
+
 // Spawning is slow and, with Debian's Open MPI 4.1.4 and PMIx 4, now and then hangs inside
 // MPI_Comm_spawn (docs/mpi.md): these tests spawn as few times as they can.
 TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
@@ -356,11 +365,7 @@ TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
     for (auto& f : ran) seen.insert(f.Result(kBound));
     EXPECT_EQ(seen, std::set<std::int64_t>(pids.begin(), pids.end()));
   }
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  for (pid_t pid : pids) {
-    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
-    EXPECT_TRUE(Gone(pid)) << pid;
-  }
+  ExpectGone(pids);
 }
 
 TEST(SpawnTest, AWorkerBinary) {
@@ -383,11 +388,7 @@ TEST(SpawnTest, AFailingInitializerReleasesTheSpawnedWorkers) {
     pids = pool.worker_pids();
     EXPECT_THROW(pool.Submit(&Square, 1), BrokenProcessPool);
   }
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  for (pid_t pid : pids) {
-    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
-    EXPECT_TRUE(Gone(pid)) << pid;
-  }
+  ExpectGone(pids);
 }
 
 // Its own process (//tests/mpi:mpi_spawn_kill_test): ending spawned workers leaves Open MPI
@@ -406,11 +407,7 @@ TEST(SpawnKillTest, ShutdownWithKillEndsTheSpawnedWorkers) {
   EXPECT_THROW(slow.Result(kBound), BrokenProcessPool);
   EXPECT_THROW(slower.Result(kBound), BrokenProcessPool);
   EXPECT_TRUE(pool.AwaitTermination(kBound));
-  const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  for (pid_t pid : pids) {
-    while (!Gone(pid) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
-    EXPECT_TRUE(Gone(pid)) << pid;
-  }
+  ExpectGone(pids);
 }
 
 TEST(SpawnTest, AKilledWorkerFailsThePendingFutures) {
