@@ -63,6 +63,12 @@ void MpiCore::Delivery::Run() {
 MpiCore::MpiCore(MpiPoolConfig config) : config_(std::move(config)) {}
 
 std::shared_ptr<MpiCore> MpiCore::Start(MpiPoolConfig config) {
+  if (config.route != MpiPoolConfig::kLocal && MpiWedged()) {
+    throw BrokenProcessPool(
+        "cf::MpiPoolExecutor: an earlier MPI_Comm_spawn in this process never returned and "
+        "holds Open MPI for good; no executor can use MPI in this process any more (restart the "
+        "program)");
+  }
   auto core = std::make_shared<MpiCore>(std::move(config));
   switch (core->config_.route) {
     case MpiPoolConfig::kWorld:

@@ -17,6 +17,7 @@ namespace {
 
 std::atomic<bool> ready{false};
 std::atomic<bool> damaged{false};
+std::atomic<bool> wedged{false};
 int world_size = 1;
 int world_rank = 0;
 
@@ -57,6 +58,11 @@ absl::Mutex& MpiLock() {
 }
 
 void MarkMpiDamaged() { damaged.store(true); }
+void MarkMpiWedged() {
+  damaged.store(true);
+  wedged.store(true);
+}
+bool MpiWedged() { return wedged.load(); }
 
 bool MpiPoolReady() { return ready.load(std::memory_order_acquire); }
 int MpiWorldSize() { return world_size; }

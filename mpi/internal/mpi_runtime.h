@@ -40,6 +40,10 @@ void ReleaseWorld();
 // A spawned job died under an executor: Open MPI calls may never return now, so the exit
 // handler skips MPI_Finalize.
 void MarkMpiDamaged();
+// An MPI call never returned and holds MpiLock() for good (mpi_spawn.cc): no executor can use
+// MPI in this process any more. MarkMpiWedged implies MarkMpiDamaged.
+void MarkMpiWedged();
+bool MpiWedged();
 
 // Runs InitMpiPool's role decision; returns only on the main rank.
 void InitMpiRuntime(int* argc, char*** argv);

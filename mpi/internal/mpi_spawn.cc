@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -34,9 +33,6 @@ constexpr absl::Duration kHelloTimeout = absl::Seconds(60);
 // in PMIx_Lookup, the new processes in MPI_Init; a known PMIx 4 problem): an executor then fails
 // to start, saying so, instead of hanging its caller for ever.
 constexpr absl::Duration kSpawnTimeout = absl::Seconds(60);
-// Set when a spawn never returned: its thread holds MpiLock() for good, so no MPI call can be
-// made in this process any more.
-std::atomic<bool> spawn_wedged{false};
 
 // One MPI_Comm_spawn, made on a thread of its own so that the executor's constructor can give
 // up on it; shared, since that thread may outlive the constructor.
@@ -106,10 +102,6 @@ void MpiCore::SpawnWorkers() {
         "OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 in the environment "
         "(docs/mpi.md)");
   }
-  if (spawn_wedged.load()) {
-    SpawnFailed("an earlier MPI_Comm_spawn in this process never returned, and Open MPI cannot "
-                "be used in it any more (restart the program)");
-  }
   const std::string binary = config_.worker_binary.empty() ? SelfPath() : config_.worker_binary;
   auto call = std::make_shared<SpawnCall>();
   call->binary = binary;
@@ -121,8 +113,7 @@ void MpiCore::SpawnWorkers() {
   {
     absl::MutexLock lock(&call->mu);
     if (!call->mu.AwaitWithTimeout(absl::Condition(&call->done), kSpawnTimeout)) {
-      spawn_wedged.store(true);
-      MarkMpiDamaged();  // no MPI_Finalize at exit: it would wait on the stuck spawn
+      MarkMpiWedged();  // and no MPI_Finalize at exit: it would wait on the stuck spawn
       spawner.detach();
       SpawnFailed(absl::StrCat(
           "MPI_Comm_spawn of ", n, " x ", binary, " did not return within ",
