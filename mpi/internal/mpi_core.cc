@@ -1,14 +1,12 @@
-// MpiCore: queueing, shutdown, the manager loop and replies (see mpi_core.h). Sending calls is
-// in mpi_dispatch.cc; spawning and the watchdog in mpi_spawn.cc.
+// MpiCore: starting, queueing, the manager loop and replies (see mpi_core.h). Sending calls is
+// in mpi_dispatch.cc; spawning and the watchdog in mpi_spawn.cc; shutting down, its deadline and
+// stats() in mpi_control.cc; the initializer in mpi_initializer.cc.
 #include "cf/mpi/internal/mpi_core.h"
 
-#include <errno.h>
 #include <mpi.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -97,80 +95,6 @@ std::shared_ptr<MpiCore> MpiCore::Start(MpiPoolConfig config) {
   return core;
 }
 
-void MpiCore::RunInitializer() {
-  if (!config_.initializer) return;
-  const absl::Span<const char> init = config_.initializer.payload();
-  std::string failure;
-  bool workers_lost = false;
-  auto describe = [](int rank, absl::Span<const char> encoded) {
-    absl::StatusOr<ExceptionInfo> info = DecodeExceptionInfo(encoded);
-    return absl::StrCat("the initializer failed on MPI rank ", rank, ": ",
-                        info.ok() ? absl::StrCat(info->type_name, ": ", info->message)
-                                  : std::string(info.status().message()));
-  };
-  if (config_.route == MpiPoolConfig::kLocal) {
-    const TaskOutcome outcome = RunTaskCall(init);
-    if (outcome.kind == FrameKind::kException) failure = describe(0, outcome.payload);
-  } else {
-    absl::MutexLock mpi(&MpiLock());
-    ByteBuffer scratch;
-    std::size_t sent = 0;
-    for (const Worker& w : workers_) {
-      const absl::Status s =
-          SendMpiFrame(comm_, w.info.rank, kCallTag, FrameKind::kInitialize, 0, init, &scratch);
-      if (!s.ok()) {
-        failure = absl::StrCat("the initializer could not be sent to MPI rank ", w.info.rank,
-                               ": ", s.message());
-        workers_lost = true;  // out of step: no more MPI towards them
-        break;
-      }
-      ++sent;
-    }
-    // Every rank that got it answers (an exception, or nothing), in any order. A spawned worker
-    // that dies meanwhile is noticed as the watchdog would (Open MPI would not say).
-    for (std::size_t answered = 0; answered < sent && !workers_lost;) {
-      int flag = 0;
-      MPI_Status probed;
-      MPI_Iprobe(MPI_ANY_SOURCE, kReplyTag, comm_, &flag, &probed);
-      if (!flag) {
-        for (const Worker& w : workers_) {
-          if (w.local_host && w.info.pid > 0 && kill(w.info.pid, 0) != 0 && errno == ESRCH) {
-            failure = absl::StrCat("MPI worker rank ", w.info.rank, ", pid ", w.info.pid,
-                                   " on ", w.info.host, ", ended while running the initializer");
-            workers_lost = true;
-            MarkMpiDamaged();
-          }
-        }
-        absl::SleepFor(absl::Microseconds(200));
-        continue;
-      }
-      FrameHeader header;
-      absl::Span<const char> payload;
-      const absl::Status s = ReceiveMpiFrame(comm_, probed, &message_, &header, &payload);
-      if (!s.ok() || header.task_id != 0 ||
-          (header.kind != FrameKind::kResult && header.kind != FrameKind::kException)) {
-        failure = absl::StrCat("MPI rank ", probed.MPI_SOURCE,
-                               " answered its initializer with a malformed message");
-        workers_lost = true;
-        break;
-      }
-      if (header.kind == FrameKind::kException && failure.empty()) {
-        failure = describe(probed.MPI_SOURCE, payload);
-      }
-      ++answered;
-    }
-  }
-  if (failure.empty()) return;
-  absl::MutexLock lock(&mu_);
-  broken_ = true;
-  broken_detail_ = std::move(failure);
-  workers_intact_ = !workers_lost;
-}
-
-MpiCore::~MpiCore() {
-  if (world_held_) ReleaseWorld();
-}
-
 std::vector<MpiCore::WorkerInfo> MpiCore::workers() const {
   std::vector<WorkerInfo> out;
   for (const Worker& w : workers_) out.push_back(w.info);
@@ -198,120 +122,6 @@ void MpiCore::Submit(std::unique_ptr<PoolTask> task) {
   counters_->submitted.fetch_add(1, std::memory_order_relaxed);
   pending_.push_back(std::move(task));
   ++submissions_;
-}
-
-void MpiCore::Shutdown(bool wait, bool cancel_futures) {
-  std::deque<std::unique_ptr<PoolTask>> cancelled;
-  std::thread manager;
-  std::thread watchdog;
-  bool manager_done = false;
-  const std::thread::id me = std::this_thread::get_id();
-  {
-    absl::MutexLock lock(&mu_);
-    shutdown_ = true;
-    if (cancel_futures) cancelled.swap(pending_);
-    if (me == manager_id_ || me == watchdog_id_) {
-      // From a done-callback: the threads end by themselves.
-      if (me == manager_id_ && manager_.joinable()) manager = std::move(manager_);
-      if (me == watchdog_id_ && watchdog_.joinable()) watchdog = std::move(watchdog_);
-    } else if (wait && manager_.joinable()) {
-      // A broken pool's manager may be stuck inside Open MPI for good: wait for it a while.
-      mu_.Await(absl::Condition(
-          +[](MpiCore* c) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-            return c->manager_done_ || c->broken_;
-          },
-          this));
-      mu_.AwaitWithTimeout(absl::Condition(&manager_done_), kStuckManagerGrace);
-      manager_done = manager_done_;
-      manager = std::move(manager_);
-      watchdog = std::move(watchdog_);
-    }
-  }
-  for (auto& task : cancelled) task->Cancel();  // outside mu_: done-callbacks run here
-  cancelled.clear();
-  if (manager.joinable()) {
-    if (manager.get_id() == me) {
-      manager.detach();
-    } else if (manager_done) {
-      manager.join();
-    } else {
-      std::fputs("cf::MpiPoolExecutor: the pool's manager thread is stuck inside Open MPI after "
-                 "a worker died; leaving it behind\n",
-                 stderr);
-      manager.detach();
-    }
-  }
-  if (watchdog.joinable()) {
-    if (watchdog.get_id() == me) {
-      watchdog.detach();
-    } else {
-      watchdog.join();
-    }
-  }
-}
-
-bool MpiCore::Shutdown(const ShutdownOptions& options) {
-  const absl::Time deadline = absl::Now() + options.timeout.duration();
-  Shutdown(/*wait=*/false, options.cancel_futures);
-  const std::thread::id me = std::this_thread::get_id();
-  bool ended;
-  {
-    absl::MutexLock lock(&mu_);
-    // From a done-callback (manager or watchdog thread) nothing can end while it runs.
-    if (!options.wait || me == manager_id_ || me == watchdog_id_) return AllCallsEnded();
-    ended = mu_.AwaitWithDeadline(absl::Condition(this, &MpiCore::TerminatedLocked), deadline);
-  }
-  if (!ended && options.on_timeout != ShutdownTimeoutAction::kReturn &&
-      config_.route == MpiPoolConfig::kSpawn) {
-    // Spawned workers on this host can be ended (world ranks cannot, without the job): the
-    // watchdog sees them go and fails their futures with BrokenProcessPool.
-    const bool kill_now = options.on_timeout == ShutdownTimeoutAction::kKill;
-    SignalLocalWorkers(kill_now ? SIGKILL : SIGTERM);
-    bool gone = kill_now;
-    if (!gone) {
-      absl::MutexLock lock(&mu_);
-      gone = mu_.AwaitWithTimeout(absl::Condition(this, &MpiCore::TerminatedLocked), kKillGrace);
-    }
-    if (!gone) SignalLocalWorkers(SIGKILL);  // it ignored SIGTERM
-  }
-  Shutdown(/*wait=*/true, /*cancel_futures=*/false);
-  return ended;
-}
-
-void MpiCore::SignalLocalWorkers(int sig) {
-  for (const Worker& w : workers_) {
-    if (w.local_host && w.info.pid > 0) kill(w.info.pid, sig);
-  }
-}
-
-bool MpiCore::AllCallsEnded() const { return counters_->AllEnded(); }
-
-bool MpiCore::AwaitTermination(absl::Duration timeout) const {
-  absl::MutexLock lock(&mu_);
-  const std::thread::id me = std::this_thread::get_id();
-  if (me == manager_id_ || me == watchdog_id_) return TerminatedLocked();
-  return mu_.AwaitWithTimeout(absl::Condition(this, &MpiCore::TerminatedLocked), timeout);
-}
-
-ExecutorStats MpiCore::stats() const {
-  ExecutorStats s;
-  // Outcomes first, then the ranks, then submissions (as the process pool counts them).
-  counters_->CopyOutcomesTo(&s);
-  {
-    absl::MutexLock flight(&flight_mu_);
-    if (!flight_broken_) {
-      for (const Worker& w : workers_) {
-        ++s.workers;
-        ++(w.in_flight.empty() ? s.idle_workers : s.busy_workers);
-      }
-    }
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    s.queued = static_cast<std::int64_t>(pending_.size());
-  }
-  s.submitted = counters_->submitted.load(std::memory_order_acquire);
-  return s;
 }
 
 int MpiCore::FreeSlots() const {
