@@ -38,7 +38,7 @@ using mpi_test::Greeting;
 using mpi_test::KillSelf;
 using mpi_test::Noop;
 using mpi_test::Pid;
-using mpi_test::PidAfterMs;
+using mpi_test::PidAtRendezvous;
 using mpi_test::SetGreeting;
 using mpi_test::SleepMs;
 using mpi_test::Square;
@@ -46,6 +46,13 @@ using mpi_test::ThrowOutOfRange;
 using mpi_test::ThrowUnregistered;
 
 constexpr absl::Duration kBound = absl::Seconds(60);
+
+// A new empty folder for PidAtRendezvous / Greeting (every rank runs on this host).
+std::string RendezvousFolder() {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  std::string path = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/cf-rendezvous.XXXXXX");
+  return mkdtemp(path.data()) != nullptr ? path : std::string("/nonexistent");
+}
 
 std::vector<int> Iota(int n) {
   std::vector<int> v(n);
@@ -83,9 +90,10 @@ TEST(WorldTest, SubmitMapAndExceptionsCrossRanks) {
 
 TEST(WorldTest, CallsRunOnTheOtherRanks) {
   MpiPoolExecutor pool({.calls_per_worker = 1});
-  // Two slow calls at once, one call per rank at a time: one on each rank.
+  // Two calls that only return together, one call per rank at a time: one on each rank.
+  const std::string rendezvous = RendezvousFolder();
   std::vector<Future<std::int64_t>> pids;
-  for (int i = 0; i < 2; ++i) pids.push_back(pool.Submit(&PidAfterMs, 300));
+  for (int i = 0; i < 2; ++i) pids.push_back(pool.Submit(&PidAtRendezvous, rendezvous));
   std::set<std::int64_t> seen;
   for (auto& f : pids) seen.insert(f.Result(kBound));
   EXPECT_EQ(seen.count(getpid()), 0u);
@@ -222,10 +230,11 @@ TEST(WorldTest, StatsCountFailuresAndCancellations) {
 }
 
 // The greetings the pool's two workers answer with ("<greeting>@<pid>"), each expected to be
-// `want`. With calls_per_worker 1, two slow calls submitted together go one to each worker.
+// `want`: two calls that only return together, so one on each worker.
 void ExpectEveryWorkerGreets(MpiPoolExecutor& pool, const std::string& want) {
+  const std::string rendezvous = RendezvousFolder();
   std::vector<Future<std::string>> greetings;
-  for (int i = 0; i < 2; ++i) greetings.push_back(pool.Submit(&Greeting, 300));
+  for (int i = 0; i < 2; ++i) greetings.push_back(pool.Submit(&Greeting, rendezvous));
   std::set<std::string> seen;
   for (auto& g : greetings) seen.insert(g.Result(kBound));
   EXPECT_EQ(seen.size(), 2u);
@@ -315,7 +324,8 @@ TEST(OneRankTest, CallsRunLocally) {
 TEST(OneRankTest, AnInitializerRunsOnRankZero) {
   MpiPoolExecutor pool({.workers = MpiWorkers::kWorld,
                         .initializer = TaskCall(&SetGreeting, std::string("local"))});
-  EXPECT_EQ(pool.Submit(&Greeting, 0).Result(kBound), absl::StrCat("local@", getpid()));
+  EXPECT_EQ(pool.Submit(&Greeting, std::string()).Result(kBound),
+            absl::StrCat("local@", getpid()));
   MpiPoolExecutor failing(
       {.workers = MpiWorkers::kWorld, .initializer = TaskCall(&FailInit, std::string("bad"))});
   EXPECT_THROW(failing.Submit(&Square, 1), BrokenProcessPool);
@@ -357,11 +367,12 @@ TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
     pids = pool.worker_pids();
     ASSERT_EQ(pids.size(), 2u);
     CheckBasics(pool);
-    // Two slow calls at once, one call per worker at a time: one on each (this used to be
-    // eight quick calls between slow ones, which one worker could all win under load).
+    // Two calls that only return together: one on each worker (this used to be eight quick
+    // calls between slow ones, which one worker could all win under load).
+    const std::string rendezvous = RendezvousFolder();
     std::set<std::int64_t> seen;
     std::vector<Future<std::int64_t>> ran;
-    for (int i = 0; i < 2; ++i) ran.push_back(pool.Submit(&PidAfterMs, 300));
+    for (int i = 0; i < 2; ++i) ran.push_back(pool.Submit(&PidAtRendezvous, rendezvous));
     for (auto& f : ran) seen.insert(f.Result(kBound));
     EXPECT_EQ(seen, std::set<std::int64_t>(pids.begin(), pids.end()));
   }

@@ -1,5 +1,7 @@
 #include "tests/mpi/mpi_tasks.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -41,12 +43,33 @@ std::string& TheGreeting() {
 }
 }  // namespace
 void SetGreeting(std::string s) { TheGreeting() = std::move(s); }
-std::string Greeting(int ms) {
-  SleepMs(ms);
+namespace {
+void Rendezvous(const std::string& folder, int calls) {
+  const std::string mine = absl::StrCat(folder, "/", getpid(), "_", absl::ToUnixNanos(absl::Now()));
+  const int fd = open(mine.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  for (;;) {
+    int arrived = 0;
+    if (DIR* dir = opendir(folder.c_str())) {
+      while (dirent* entry = readdir(dir)) arrived += entry->d_name[0] != '.';
+      closedir(dir);
+    }
+    if (arrived >= calls) return;
+    if (absl::Now() > deadline) {
+      throw std::runtime_error(absl::StrCat("rendezvous in ", folder, ": ", arrived, " of ",
+                                            calls, " calls within 60 s"));
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+}
+}  // namespace
+std::string Greeting(std::string rendezvous) {
+  if (!rendezvous.empty()) Rendezvous(rendezvous, 2);
   return TheGreeting() + "@" + std::to_string(getpid());
 }
-std::int64_t PidAfterMs(int ms) {
-  SleepMs(ms);
+std::int64_t PidAtRendezvous(std::string rendezvous) {
+  Rendezvous(rendezvous, 2);
   return getpid();
 }
 void FailInit(std::string s) { throw std::runtime_error(s); }
@@ -66,5 +89,5 @@ CF_TASK(cf::mpi_test::Echo);
 CF_TASK(cf::mpi_test::Mul);
 CF_TASK(cf::mpi_test::SetGreeting);
 CF_TASK(cf::mpi_test::Greeting);
-CF_TASK(cf::mpi_test::PidAfterMs);
+CF_TASK(cf::mpi_test::PidAtRendezvous);
 CF_TASK(cf::mpi_test::FailInit);

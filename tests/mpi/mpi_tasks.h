@@ -19,8 +19,12 @@ std::string Echo(std::string s);
 int Mul(int a, int b);
 int NotRegistered(int x);           // no CF_TASK
 void SetGreeting(std::string s);    // an initializer: Greeting() returns s from then on
-std::string Greeting(int ms);       // sleeps ms, then "<s>@<pid>": s from SetGreeting here, or ""
-std::int64_t PidAfterMs(int ms);    // sleeps ms, then its pid
+// "<s>@<pid>": s from SetGreeting in this process, or "". With a rendezvous folder, first waits
+// (at most 60 s) until two calls have reached it (see PidAtRendezvous).
+std::string Greeting(std::string rendezvous);
+// Its pid, once two calls have reached the folder `rendezvous` (each leaves a file there): two
+// such calls only both return if they run at the same time, so on two workers. Throws after 60 s.
+std::int64_t PidAtRendezvous(std::string rendezvous);
 void FailInit(std::string s);       // an initializer that throws std::runtime_error(s)
 
 }  // namespace cf::mpi_test
