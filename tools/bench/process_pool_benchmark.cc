@@ -19,6 +19,8 @@
 //                                            or overlapped in 1 MiB pieces by two threads: what an
 //                                            echo's copies (four, two per direction) could cost
 //                                            at best, one after another or each pair overlapped
+//   BM_Memcpy16MBSplit                       one 16 MB copy, half by each of two threads: four of
+//                                            these are an echo's floor with both cores copying
 //   BM_Pipe_Plain16MB                        16 MB through a plain pipe between two threads
 //   BM_ProcessPool_SumOfSquares/<workers>    CPU-bound Map, 1 and 2 workers (the speedup)
 //
@@ -236,6 +238,42 @@ void BM_Memcpy16MBTwice(benchmark::State& state) {
 }
 BENCHMARK(BM_Memcpy16MBTwice)->ArgName("pipelined")->Arg(0)->Arg(1)->UseRealTime()->Unit(
     benchmark::kMillisecond);
+
+// One 16 MB copy split in halves between this thread and a second one that waits, spinning, for
+// its half: the fastest a copy gets when both cores work on it. An echo needs four copies, so four
+// times this is its floor on this machine, whatever the protocol.
+void BM_Memcpy16MBSplit(benchmark::State& state) {
+  std::vector<char> from(k16MB, 7), to(k16MB, 0);
+  constexpr size_t kHalf = k16MB / 2;
+  std::atomic<int> started{0};
+  std::atomic<int> finished{0};
+  std::atomic<bool> stop{false};
+  std::thread second([&] {
+    int seen = 0;
+    while (true) {
+      int round;
+      while ((round = started.load(std::memory_order_acquire)) == seen) {
+        if (stop.load(std::memory_order_acquire)) return;
+      }
+      seen = round;
+      std::memcpy(to.data() + kHalf, from.data() + kHalf, kHalf);
+      finished.store(round, std::memory_order_release);
+    }
+  });
+  int round = 0;
+  for (auto _ : state) {
+    started.store(++round, std::memory_order_release);
+    std::memcpy(to.data(), from.data(), kHalf);
+    while (finished.load(std::memory_order_acquire) != round) {
+    }
+    benchmark::DoNotOptimize(to.data());
+    benchmark::ClobberMemory();
+  }
+  stop.store(true, std::memory_order_release);
+  second.join();
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(k16MB));
+}
+BENCHMARK(BM_Memcpy16MBSplit)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The first call of a new pool: workers start, and the 16 MB travel into buffers (rings, arenas,
 // the worker's heap) that nothing has touched yet. Shutting down is not part of it.
