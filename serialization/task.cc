@@ -17,6 +17,7 @@
 #include "cf/serialization/exception.h"
 #include "cf/serialization/internal/archive.h"
 #include "cf/serialization/internal/demangle.h"
+#include "cf/serialization/internal/forked_copy.h"
 #include "cf/serialization/internal/task_registry.h"
 
 namespace cf {
@@ -123,6 +124,7 @@ void RunTaskCall(absl::Span<const char> call_payload, TaskOutcome* outcome) {
     for (std::uint64_t i = 0; i < count; ++i) invoke(fn, in, out);
     in.ExpectEnd();
   } catch (...) {
+    internal::EndIfForkedCopy();  // a task's fork() child that threw must not answer either
     outcome->kind = FrameKind::kException;
     outcome->payload.clear();
     outcome->attachments.clear();

@@ -71,6 +71,7 @@
 #include "cf/serialization/errors.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/internal/archive.h"
+#include "cf/serialization/internal/forked_copy.h"
 #include "cf/serialization/internal/payload_allocator.h"
 #include "cf/serialization/internal/task_registry.h"
 #include "cf/serialization/value.h"
@@ -137,8 +138,10 @@ void InvokeTask(ErasedFunction erased, WireInputArchive& in, WireOutputArchive& 
   std::apply([&in](auto&... argument) { (LoadValue(in, argument), ...); }, arguments);
   if constexpr (std::is_void_v<R>) {
     CallWithArguments(fn, arguments, std::index_sequence_for<P...>());
+    EndIfForkedCopy();
   } else {
     decltype(auto) result = CallWithArguments(fn, arguments, std::index_sequence_for<P...>());
+    EndIfForkedCopy();  // a child the task fork()ed must not answer (forked_copy.h)
     const std::decay_t<R>& value = result;
     out(value);
   }

@@ -23,6 +23,7 @@
 #include "cf/process_pool/internal/shared_region.h"
 #include "cf/serialization/errors.h"
 #include "cf/serialization/exception.h"
+#include "cf/serialization/internal/forked_copy.h"
 #include "cf/serialization/task.h"
 #include "cf/serialization/wire.h"
 
@@ -329,6 +330,8 @@ int RunWorker(int in_fd, int out_fd, int channel_fd) {
   // processes it started (task_deadlines.cc). (A terminal's Ctrl-C then reaches the program,
   // not its workers; they die with it: PR_SET_PDEATHSIG.)
   setpgid(0, 0);
+  // A task that fork()s without exec returns in both processes: only this one may answer.
+  WatchForForkedCopies();
   // A worker is cf's own process: keep big buffers (arguments, results, frames) in the heap
   // between calls instead of handing them back to the kernel and faulting them in again.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -167,6 +169,48 @@ int KillOwnWorker(int unused) {
   return unused;
 }
 
+int CloseEveryDescriptor(int value) {
+  close_range(3, ~0U, 0);
+  return value;
+}
+int CloseStandardStreams(int value) {
+  close(0);
+  close(1);
+  close(2);
+  return value;
+}
+int LowerDescriptorLimit(int value) {
+  int highest = 2;
+  for (int fd = 3; fd < 4096; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1) highest = fd;
+  }
+  const rlimit limit{static_cast<rlim_t>(highest + 1), static_cast<rlim_t>(highest + 1)};
+  setrlimit(RLIMIT_NOFILE, &limit);
+  return value;
+}
+int StartNewSession(int value) {
+  setsid();
+  return value;
+}
+int BlockEverySignal(int value) {
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+  return value;
+}
+int LeaveAThreadRunning(int value) {
+  std::thread([] {
+    volatile std::uint64_t spins = 0;
+    while (true) spins = spins + 1;
+  }).detach();
+  return value;
+}
+
+int ForkAndReturnInBoth(int value) {
+  fork();
+  return value;
+}
+
 int KillWorkerOnce(std::string path, int value) {
   const int fd = open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
   if (fd >= 0) {
@@ -224,6 +268,13 @@ CF_TASK(cf::testing::IgnoreSigtermAndHang);
 CF_TASK(cf::testing::ForkChildAndHang);
 CF_TASK(cf::testing::SleepMs);
 CF_TASK(cf::testing::KillOwnWorker);
+CF_TASK(cf::testing::CloseEveryDescriptor);
+CF_TASK(cf::testing::CloseStandardStreams);
+CF_TASK(cf::testing::LowerDescriptorLimit);
+CF_TASK(cf::testing::StartNewSession);
+CF_TASK(cf::testing::BlockEverySignal);
+CF_TASK(cf::testing::LeaveAThreadRunning);
+CF_TASK(cf::testing::ForkAndReturnInBoth);
 CF_TASK(cf::testing::KillParentProcess);
 CF_TASK(cf::testing::KillWorkerOnce);
 CF_TASK(cf::testing::KillWorkerOnSeven);

@@ -150,6 +150,15 @@ int ForkChildAndHang(std::string path);
 int SleepMs(int ms);
 // SIGKILLs its own worker.
 int KillOwnWorker(int unused);
+// Tasks that damage their worker's process and return `value` as if nothing happened: the pool
+// must notice what it needs and go on (hostile_task_test).
+int CloseEveryDescriptor(int value);          // closes 3 and up (the worker's own too)
+int CloseStandardStreams(int value);          // closes 0, 1 and 2
+int LowerDescriptorLimit(int value);          // RLIMIT_NOFILE down to what is open now
+int StartNewSession(int value);               // setsid()
+int BlockEverySignal(int value);              // sigprocmask(SIG_BLOCK, all)
+int LeaveAThreadRunning(int value);           // a thread that spins on after the task returns
+int ForkAndReturnInBoth(int value);           // fork() without exec: two processes return
 // SIGKILLs the worker's parent process (under kForkServer, the fork server; its workers die
 // with it), then waits to be killed too (for at most 60 s).
 int KillParentProcess(int unused);
