@@ -29,7 +29,9 @@
 // EOF on the call pipe (the pool is gone) ends the worker at once.
 //
 // Fork safety: the loop takes no lock (no absl::Mutex; the registries it consults are
-// lock-free), so a kFork worker cannot block on a lock a parent thread held at fork().
+// lock-free), so a kFork worker cannot block on a lock a parent thread held at fork(). The other
+// way round, a child the task fork()s and lets return ends there, before it answers or takes a
+// call (WatchForForkedCopies, serialization/internal/forked_copy.h).
 //
 // The worker tunes malloc (mallopt) to keep large buffers between calls: it is cf's own
 // process, and big arguments and results otherwise cost a page fault per 4 KiB on every call.
