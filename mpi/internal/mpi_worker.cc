@@ -17,6 +17,7 @@
 #include "cf/mpi/internal/mpi_protocol.h"
 #include "cf/serialization/errors.h"
 #include "cf/serialization/exception.h"
+#include "cf/serialization/internal/forked_copy.h"
 #include "cf/serialization/task.h"
 #include "cf/serialization/wire.h"
 
@@ -68,6 +69,8 @@ void AwaitMpiMessage(MPI_Comm comm, int source, int tag, MPI_Status* status) {
 }
 
 int RunMpiWorker(MPI_Comm comm, int main_rank, bool send_hello) {
+  // A task that fork()s without exec returns in both processes: only this one may answer.
+  WatchForForkedCopies();
   ByteBuffer message;
   ByteBuffer scratch;
   TaskOutcome outcome;

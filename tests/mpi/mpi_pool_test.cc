@@ -34,6 +34,7 @@ namespace {
 
 using mpi_test::Echo;
 using mpi_test::FailInit;
+using mpi_test::ForkAndReturn;
 using mpi_test::Greeting;
 using mpi_test::KillSelf;
 using mpi_test::Noop;
@@ -268,6 +269,14 @@ TEST(WorldTest, AFailingInitializerBreaksThatExecutorOnly) {
   }
   MpiPoolExecutor next;  // the ranks were released in step
   EXPECT_EQ(next.Submit(&Square, 3).Result(kBound), 9);
+}
+
+TEST(WorldTest, ATaskThatForksAndReturnsTwiceIsAnsweredOnce) {
+  MpiPoolExecutor pool;
+  std::vector<Future<int>> forked;
+  for (int i = 0; i < 4; ++i) forked.push_back(pool.Submit(&ForkAndReturn, i));
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(forked[i].Result(kBound), i);
+  CheckBasics(pool);  // the children took no call and sent nothing
 }
 
 TEST(WorldTest, ShutdownWaitsForEveryCall) {

@@ -73,6 +73,10 @@ std::int64_t PidAtRendezvous(std::string rendezvous) {
   return getpid();
 }
 void FailInit(std::string s) { throw std::runtime_error(s); }
+int ForkAndReturn(int x) {
+  fork();
+  return x;
+}
 int Mul(int a, int b) { return a * b; }
 int NotRegistered(int x) { return x; }
 
@@ -91,3 +95,4 @@ CF_TASK(cf::mpi_test::SetGreeting);
 CF_TASK(cf::mpi_test::Greeting);
 CF_TASK(cf::mpi_test::PidAtRendezvous);
 CF_TASK(cf::mpi_test::FailInit);
+CF_TASK(cf::mpi_test::ForkAndReturn);

@@ -26,6 +26,9 @@ std::string Greeting(std::string rendezvous);
 // such calls only both return if they run at the same time, so on two workers. Throws after 60 s.
 std::int64_t PidAtRendezvous(std::string rendezvous);
 void FailInit(std::string s);       // an initializer that throws std::runtime_error(s)
+// fork()s without exec and returns x in both processes: only the worker may answer (the child
+// ends as its task returns, serialization/internal/forked_copy.h).
+int ForkAndReturn(int x);
 
 }  // namespace cf::mpi_test
 
