@@ -116,7 +116,7 @@ class AnyCallback final : public CallbackNode {
 
 }  // namespace
 
-// Declared in shared_state.h; defined here, where AnyFuture is complete.
+// Declared in state_base.h; defined here, where AnyFuture is complete.
 void StateBase::AddAnyCallback(absl::AnyInvocable<void(const AnyFuture&)> fn) {
   AddCallbackNode(new AnyCallback(std::move(fn)));
 }

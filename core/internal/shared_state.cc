@@ -1,6 +1,6 @@
-// The state machine of cf/core/internal/shared_state.h: waiting, cancelling, completing, and
-// the done-callbacks and waiters that completion wakes. (What a state says about itself —
-// names, DebugString, error messages — is in state_text.cc.)
+// The state machine of StateBase (cf/core/internal/state_base.h): waiting, cancelling,
+// completing, and the done-callbacks and waiters that completion wakes. (What a state says about
+// itself — names, DebugString, error messages — is in state_text.cc.)
 #include "cf/core/internal/shared_state.h"
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 // What a future says about itself (cf/core/internal/state_text.h): Python's state names,
 // DebugString() (Python's repr), the demangled type names they use, and the InvalidStateError
-// messages of cf/core/internal/shared_state.h.
+// messages of StateBase (cf/core/internal/state_base.h).
 #include "cf/core/internal/state_text.h"
 
 #include <cxxabi.h>

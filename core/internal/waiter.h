@@ -2,7 +2,7 @@
 // AsCompleted), and its registration on one future.
 //
 // Not part of the public API: used by cf/core/wait.h through StateBase::AddWaiter and
-// RemoveWaiter (cf/core/internal/shared_state.h).
+// RemoveWaiter (cf/core/internal/state_base.h).
 #ifndef CF_CORE_INTERNAL_WAITER_H_
 #define CF_CORE_INTERNAL_WAITER_H_
 
