@@ -593,13 +593,23 @@ TEST(SharedBufferTest, ForkedChildDecodesWithoutTheParentsRegistryLock) {
     echo_call.emplace(&EchoBuffer, buffer);
   }
   absl::Mutex& mu = internal::SharedBufferRegistry::Get().MutexForTesting();
-  absl::Notification held, release;
+  // The holder says "held" and waits for "release" through pipes, not absl::Notification: from
+  // its write() on it runs no code that takes a lock or allocates, so the fork() below copies
+  // only the registry lock held. (With Notifications the child once hung under ASan: the holder
+  // could still be inside absl's debug deadlock detection or the allocator when the main thread
+  // saw the notification and forked.)
+  int held[2], release[2];
+  ASSERT_EQ(pipe2(held, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(release, O_CLOEXEC), 0);
   std::thread holder([&] {
     absl::MutexLock lock(&mu);
-    held.Notify();
-    release.WaitForNotificationWithTimeout(absl::Minutes(1));
+    const char byte = 1;
+    (void)!write(held[1], &byte, 1);
+    pollfd until_released{release[0], POLLIN, 0};
+    poll(&until_released, 1, 60'000);
   });
-  ASSERT_TRUE(held.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  pollfd until_held{held[0], POLLIN, 0};
+  ASSERT_EQ(poll(&until_held, 1, 30'000), 1);
   const std::string how = RunInForkedChild([&] {
     TaskOutcome outcome = RunTaskCall(checksum_call->payload());
     if (outcome.kind != FrameKind::kResult) return ChildCheck(false, 1);
@@ -612,8 +622,10 @@ TEST(SharedBufferTest, ForkedChildDecodesWithoutTheParentsRegistryLock) {
     absl::StatusOr<SharedBuffer> echo = DecodeResult<SharedBuffer>(outcome.payload);
     return ChildCheck(echo.ok() && Checksum(echo->data()) == expected, 4);
   });
-  release.Notify();
+  const char byte = 1;
+  (void)!write(release[1], &byte, 1);
   holder.join();
+  for (int fd : {held[0], held[1], release[0], release[1]}) close(fd);
   EXPECT_EQ(how, "exited with code 0");
 }
 
