@@ -1,12 +1,7 @@
 // Registry lookups in a child forked while another thread of the parent holds the registry's
 // writer lock. A process pool's kFork worker is such a child: it looks its tasks up by name and
 // describes their exceptions, and a lookup that took a lock held at fork() would hang it forever.
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,13 +18,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "cf/serialization/exception.h"
 #include "cf/serialization/internal/exception_registry.h"
 #include "cf/serialization/internal/task_registry.h"
 #include "cf/serialization/task.h"
 #include "gtest/gtest.h"
+#include "tests/serialization/fork_child.h"
 
 int ForkSquare(int x) { return x * x; }
 CF_TASK(ForkSquare);
@@ -44,74 +39,13 @@ using cf::internal::ExceptionRegistry;
 using cf::internal::TaskEntry;
 using cf::internal::TaskRegistry;
 
-constexpr absl::Duration kChildLimit = absl::Seconds(10);
+using cf::testing::kExitedCleanly;
+using cf::testing::LockHolder;
 
-// Holds `mu` as a writer in another thread from construction until destruction (or for at most a
-// minute, so a broken test cannot leave the thread behind forever).
-class WriterLockHolder {
- public:
-  explicit WriterLockHolder(absl::Mutex& mu)
-      : thread_([this, &mu] {
-          absl::MutexLock lock(&mu);
-          held_.Notify();
-          release_.WaitForNotificationWithTimeout(absl::Minutes(1));
-        }) {}
-  ~WriterLockHolder() {
-    release_.Notify();
-    thread_.join();
-  }
-
-  // True once the other thread holds the lock.
-  bool WaitUntilHeld() { return held_.WaitForNotificationWithTimeout(absl::Seconds(30)); }
-
- private:
-  absl::Notification held_;
-  absl::Notification release_;
-  std::thread thread_;
-};
-
-// Runs `child` in a forked child, which exits with the code it returns. Describes how the child
-// ended: "exited with code N", "killed by signal N", or "hung" if it had not ended after
-// kChildLimit (it is then killed).
+// Bounded at 10 s: a lookup that takes a held lock hangs for good.
 std::string RunInForkedChild(const std::function<int()>& child) {
-  const pid_t pid = fork();
-  if (pid < 0) return absl::StrCat("fork failed: errno ", errno);
-  if (pid == 0) {
-    int code = 100;
-    try {
-      code = child();
-    } catch (...) {
-      code = 101;
-    }
-    _exit(code);
-  }
-  // Waits on the child's pidfd, bounded by kChildLimit: no polling loop.
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return absl::StrCat("pidfd_open failed: errno ", errno);
-  }
-  pollfd p{pidfd, POLLIN, 0};
-  int ready;
-  do {
-    ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(kChildLimit)));
-  } while (ready < 0 && errno == EINTR);
-  close(pidfd);
-  int status = 0;
-  if (ready != 1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return absl::StrCat("hung: still running after ", absl::FormatDuration(kChildLimit),
-                        ", killed");
-  }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
-  return absl::StrCat("killed by signal ", WTERMSIG(status));
+  return cf::testing::RunInForkedChild(child, absl::Seconds(10));
 }
-
-constexpr char kExitedCleanly[] = "exited with code 0";
 
 // In the child: 0 if every lookup a worker makes succeeds, else the number of the first that
 // failed (also printed).
@@ -154,7 +88,7 @@ TEST(RegistryForkTest, TaskLookupsTakeNoLockInAForkedChild) {
             kExitedCleanly)
       << "without a lock held";
 
-  WriterLockHolder holder(TaskRegistry::Global().MutexForTesting());
+  LockHolder holder(TaskRegistry::Global().MutexForTesting());
   ASSERT_TRUE(holder.WaitUntilHeld());
   EXPECT_EQ(RunInForkedChild([&] { return TaskLookupsInChild(square, thrower); }),
             kExitedCleanly)
@@ -206,7 +140,7 @@ TEST(RegistryForkTest, ExceptionLookupsTakeNoLockInAForkedChild) {
   ASSERT_EQ(RunInForkedChild([&] { return ExceptionLookupsInChild(encoded); }), kExitedCleanly)
       << "without a lock held";
 
-  WriterLockHolder holder(ExceptionRegistry::Global().MutexForTesting());
+  LockHolder holder(ExceptionRegistry::Global().MutexForTesting());
   ASSERT_TRUE(holder.WaitUntilHeld());
   EXPECT_EQ(RunInForkedChild([&] { return ExceptionLookupsInChild(encoded); }), kExitedCleanly)
       << "with the exception registry's writer lock held by another thread at fork()";

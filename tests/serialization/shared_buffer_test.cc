@@ -4,12 +4,10 @@
 #include "cf/serialization/shared_buffer.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +35,7 @@
 #include "cf/serialization/value.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/serialization/fork_child.h"
 
 namespace cf::testing {
 
@@ -63,8 +62,6 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
-
-constexpr absl::Duration kChildLimit = absl::Seconds(30);
 
 SharedBuffer Filled(std::size_t size, char seed) {
   SharedBuffer buffer = SharedBuffer::Create(size);
@@ -132,40 +129,6 @@ std::string DecodeError(const ByteBuffer& bytes) {
   absl::StatusOr<SharedBuffer> decoded = Decode<SharedBuffer>(bytes);
   if (decoded.ok()) return "decoded";
   return std::string(decoded.status().message());
-}
-
-// Runs `child` in a forked child, which exits with the code it returns. "exited with code N",
-// "killed by signal N", or "hung" if it had not ended after kChildLimit (it is then killed).
-std::string RunInForkedChild(const std::function<int()>& child) {
-  const pid_t pid = fork();
-  if (pid < 0) return "fork failed";
-  if (pid == 0) {
-    int code = 100;
-    try {
-      code = child();
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "child threw: %s\n", e.what());
-      code = 101;
-    }
-    _exit(code);
-  }
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  pollfd p{pidfd, POLLIN, 0};
-  int ready;
-  do {
-    ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(kChildLimit)));
-  } while (ready < 0 && errno == EINTR);
-  close(pidfd);
-  int status = 0;
-  if (ready != 1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return "hung";
-  }
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) return absl::StrCat("exited with code ", WEXITSTATUS(status));
-  return absl::StrCat("killed by signal ", WTERMSIG(status));
 }
 
 int ChildCheck(bool ok, int code) {
@@ -592,24 +555,8 @@ TEST(SharedBufferTest, ForkedChildDecodesWithoutTheParentsRegistryLock) {
     checksum_call.emplace(&BufferChecksum, buffer);
     echo_call.emplace(&EchoBuffer, buffer);
   }
-  absl::Mutex& mu = internal::SharedBufferRegistry::Get().MutexForTesting();
-  // The holder says "held" and waits for "release" through pipes, not absl::Notification: from
-  // its write() on it runs no code that takes a lock or allocates, so the fork() below copies
-  // only the registry lock held. (With Notifications the child once hung under ASan: the holder
-  // could still be inside absl's debug deadlock detection or the allocator when the main thread
-  // saw the notification and forked.)
-  int held[2], release[2];
-  ASSERT_EQ(pipe2(held, O_CLOEXEC), 0);
-  ASSERT_EQ(pipe2(release, O_CLOEXEC), 0);
-  std::thread holder([&] {
-    absl::MutexLock lock(&mu);
-    const char byte = 1;
-    (void)!write(held[1], &byte, 1);
-    pollfd until_released{release[0], POLLIN, 0};
-    poll(&until_released, 1, 60'000);
-  });
-  pollfd until_held{held[0], POLLIN, 0};
-  ASSERT_EQ(poll(&until_held, 1, 30'000), 1);
+  LockHolder holder(internal::SharedBufferRegistry::Get().MutexForTesting());
+  ASSERT_TRUE(holder.WaitUntilHeld());
   const std::string how = RunInForkedChild([&] {
     TaskOutcome outcome = RunTaskCall(checksum_call->payload());
     if (outcome.kind != FrameKind::kResult) return ChildCheck(false, 1);
@@ -622,11 +569,7 @@ TEST(SharedBufferTest, ForkedChildDecodesWithoutTheParentsRegistryLock) {
     absl::StatusOr<SharedBuffer> echo = DecodeResult<SharedBuffer>(outcome.payload);
     return ChildCheck(echo.ok() && Checksum(echo->data()) == expected, 4);
   });
-  const char byte = 1;
-  (void)!write(release[1], &byte, 1);
-  holder.join();
-  for (int fd : {held[0], held[1], release[0], release[1]}) close(fd);
-  EXPECT_EQ(how, "exited with code 0");
+  EXPECT_EQ(how, kExitedCleanly);
 }
 
 TEST(SharedBufferTest, AHandleInheritedThroughForkNeedsItsDescriptor) {
