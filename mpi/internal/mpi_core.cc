@@ -132,6 +132,7 @@ int MpiCore::FreeSlots() const {
 }
 
 void MpiCore::Run() {
+  BlockSigpipeInThisThread();  // its MPI calls may write to a dead worker's socket
   std::shared_ptr<MpiCore> self = shared_from_this();  // lives as long as the manager runs
   std::vector<Delivery> deliveries;
   std::deque<std::unique_ptr<PoolTask>> taken;

@@ -1,6 +1,8 @@
 #include "cf/mpi/internal/mpi_runtime.h"
 
 #include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <cstdio>
@@ -29,6 +31,7 @@ void FinalizeMpiPool() {
   // After a spawned job died, or with a manager thread stuck inside Open MPI (holding the
   // lock), finalising could wait forever: the process ends without it.
   if (damaged.load()) return;
+  BlockSigpipeInThisThread();  // the process is ending: a dead peer must not end it first
   if (!MpiLock().LockWhenWithTimeout(absl::Condition::kTrue, absl::Seconds(5))) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
@@ -80,6 +83,13 @@ void ReleaseWorld() {
   world_busy = false;
 }
 
+void BlockSigpipeInThisThread() {
+  sigset_t pipe_only;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, nullptr);
+}
+
 void InitMpiRuntime(int* argc, char*** argv) {
   if (MpiPoolReady()) return;
   int initialized = 0;
@@ -88,7 +98,18 @@ void InitMpiRuntime(int* argc, char*** argv) {
   if (initialized) {
     MPI_Query_thread(&provided);
   } else {
+    // Open MPI's threads start inside MPI_Init_thread with this thread's mask: SIGPIPE blocked
+    // (mpi_runtime.h). This thread gets its own mask back, after a SIGPIPE raised here
+    // meanwhile is consumed rather than delivered later.
+    sigset_t pipe_only, previous;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
     MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided);
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_only, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   }
   if (provided < MPI_THREAD_SERIALIZED) {
     std::fputs("cf::InitMpiPool: this Open MPI does not offer MPI_THREAD_SERIALIZED, which "

@@ -47,6 +47,7 @@ struct SpawnCall {
   MPI_Comm comm ABSL_GUARDED_BY(mu) = MPI_COMM_NULL;
 
   void Run() {
+    BlockSigpipeInThisThread();  // and the threads Open MPI starts for the new job inherit it
     std::vector<char*> argv;
     for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);
@@ -165,6 +166,7 @@ void MpiCore::SpawnWorkers() {
 }
 
 void MpiCore::Watch() {
+  BlockSigpipeInThisThread();
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
