@@ -14,12 +14,10 @@
 // A new worker started from a worker (a process pool inside a task) calls
 // WatchForForkedCopies() again, which clears the mark its fork() set: it is a worker of its own.
 //
-// Cost: one relaxed atomic load per task. Thread safety: both functions may be called from any
-// thread; the mark is set only in a fork() child, where one thread exists.
+// Cost: one relaxed atomic load per task. Thread safety: every function here may be called from
+// any thread; the mark is set only in a fork() child, where one thread exists.
 #ifndef CF_SERIALIZATION_INTERNAL_FORKED_COPY_H_
 #define CF_SERIALIZATION_INTERNAL_FORKED_COPY_H_
-
-#include <atomic>
 
 namespace cf::internal {
 

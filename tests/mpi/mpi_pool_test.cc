@@ -5,6 +5,7 @@
 //   Spawn*    no mpirun (a singleton): the dynamic route, spawning 2 workers
 // main() calls cf::InitMpiPool first, so only rank 0 runs GoogleTest (and writes its output
 // and XML); the other ranks serve calls and exit when rank 0 exits. Every wait is bounded.
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <climits>
 #include <cstdlib>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <set>
 #include <stdexcept>
@@ -19,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -59,6 +63,36 @@ std::vector<int> Iota(int n) {
   std::vector<int> v(n);
   std::iota(v.begin(), v.end(), 0);
   return v;
+}
+
+// The threads of this process, other than the calling one, with SIGPIPE not blocked, as
+// "tid name" (from /proc/self/task/*/status). cf's MPI threads block it, and Open MPI's own
+// threads inherit that (mpi_runtime.h): a write to a dead worker's socket must not end the
+// program.
+std::vector<std::string> OtherThreadsWithSigpipeUnblocked() {
+  std::vector<std::string> open;
+  const std::string me = std::to_string(gettid());
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    const std::string tid = entry.path().filename();
+    if (tid == me) continue;
+    std::ifstream status(entry.path() / "status");
+    std::string line, name;
+    bool blocked = true;  // a thread that ended meanwhile has no status left to read
+    while (std::getline(status, line)) {
+      if (line.rfind("Name:", 0) == 0) name = line.substr(5);
+      if (line.rfind("SigBlk:", 0) == 0) {
+        blocked = (std::stoull(line.substr(7), nullptr, 16) >> (SIGPIPE - 1)) & 1;
+      }
+    }
+    if (!blocked) open.push_back(tid + name);
+  }
+  return open;
+}
+
+bool SigpipeBlockedInThisThread() {
+  sigset_t mask;
+  pthread_sigmask(SIG_BLOCK, nullptr, &mask);
+  return sigismember(&mask, SIGPIPE) == 1;
 }
 
 // Submit, Map and exceptions: the same checks for every route.
@@ -279,6 +313,14 @@ TEST(WorldTest, ATaskThatForksAndReturnsTwiceIsAnsweredOnce) {
   CheckBasics(pool);  // the children took no call and sent nothing
 }
 
+TEST(WorldTest, MpiThreadsBlockSigpipeAndTheCallerKeepsItsMask) {
+  MpiPoolExecutor pool;
+  EXPECT_EQ(pool.Submit(&Square, 3).Result(kBound), 9);
+  EXPECT_FALSE(SigpipeBlockedInThisThread()) << "InitMpiPool's caller must get its mask back";
+  const std::vector<std::string> open = OtherThreadsWithSigpipeUnblocked();
+  EXPECT_TRUE(open.empty()) << "SIGPIPE not blocked in: " << absl::StrJoin(open, ", ");
+}
+
 TEST(WorldTest, ShutdownWaitsForEveryCall) {
   std::vector<Future<int>> futures;
   {
@@ -386,6 +428,14 @@ TEST(SpawnTest, SpawnsTwoWorkersAndEndsThem) {
     EXPECT_EQ(seen, std::set<std::int64_t>(pids.begin(), pids.end()));
   }
   ExpectGone(pids);
+}
+
+TEST(SpawnTest, MpiThreadsBlockSigpipeAndTheCallerKeepsItsMask) {
+  MpiPoolExecutor pool({.max_workers = 2, .workers = MpiWorkers::kSpawn});
+  EXPECT_EQ(pool.Submit(&Square, 3).Result(kBound), 9);
+  EXPECT_FALSE(SigpipeBlockedInThisThread()) << "InitMpiPool's caller must get its mask back";
+  const std::vector<std::string> open = OtherThreadsWithSigpipeUnblocked();
+  EXPECT_TRUE(open.empty()) << "SIGPIPE not blocked in: " << absl::StrJoin(open, ", ");
 }
 
 TEST(SpawnTest, AWorkerBinary) {
